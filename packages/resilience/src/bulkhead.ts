@@ -2,7 +2,7 @@ import { type Clock, systemClock } from "./clock.js";
 import { type DeadlineEntry, DeadlineQueue } from "./deadline-queue.js";
 import { BulkheadRejectedError, type BulkheadRejection, CancelledError } from "./errors.js";
 import { EventHub, type Unsubscribe } from "./events.js";
-import { BasePolicy, type ExecutionContext, type Operation } from "./policy.js";
+import { BasePolicy, type ExecutionContext, isCancelled, type Operation } from "./policy.js";
 import { requireInteger, requirePositive } from "./validate.js";
 
 export interface BulkheadOptions {
@@ -72,6 +72,7 @@ export class Bulkhead extends BasePolicy {
   }
 
   run<T>(operation: Operation<T>, context: ExecutionContext): Promise<T> {
+    if (isCancelled(context)) return Promise.reject(new CancelledError(context.signal.reason));
     if (this.running < this.maxConcurrent) {
       this.running++;
       return this.runAdmitted(operation, context);

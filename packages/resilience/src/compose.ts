@@ -19,7 +19,13 @@ export class Pipeline extends BasePolicy {
 
   private runFrom<T>(index: number, operation: Operation<T>, context: ExecutionContext): Promise<T> {
     const policy = this.policies[index];
-    if (!policy) return Promise.resolve(operation(context));
+    if (!policy) {
+      try {
+        return Promise.resolve(operation(context));
+      } catch (error) {
+        return Promise.reject(error);
+      }
+    }
     if (index === this.policies.length - 1) return policy.run(operation, context);
     return policy.run((inner) => this.runFrom(index + 1, operation, inner), context);
   }
@@ -50,17 +56,19 @@ export function resilient<T extends object, K extends MethodNames<T> = MethodNam
   policy: Policy,
   methods?: readonly K[],
 ): ResilientClient<T, K> {
-  const wrapped = new Map<PropertyKey, unknown>();
+  // Keyed by the original function, so a method replaced on the object is wrapped anew.
+  const wrapped = new WeakMap<object, unknown>();
   const chosen = methods ? new Set<PropertyKey>(methods) : undefined;
   return new Proxy(target, {
-    get(object, property, receiver) {
-      const value: unknown = Reflect.get(object, property, receiver);
+    get(object, property) {
+      // Read with the object itself as receiver, so getters that use private fields work.
+      const value: unknown = Reflect.get(object, property);
       if (typeof value !== "function" || (chosen && !chosen.has(property))) return value;
-      let method = wrapped.get(property);
+      let method = wrapped.get(value);
       if (!method) {
         const original = value as (...args: unknown[]) => unknown;
         method = (...args: unknown[]) => policy.execute(() => original.apply(object, args));
-        wrapped.set(property, method);
+        wrapped.set(value, method);
       }
       return method;
     },

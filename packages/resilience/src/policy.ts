@@ -36,7 +36,35 @@ export const neverAbortedSignal: AbortSignal = (() => {
   return signal;
 })();
 
-const rootContext: ExecutionContext = Object.freeze({ signal: neverAbortedSignal, attempt: 1 });
+/** The context of a call made without a signal: shared, since nothing about it can change. */
+export const rootContext: ExecutionContext = Object.freeze({ signal: neverAbortedSignal, attempt: 1 });
+
+/**
+ * A context whose signal is created only when something reads it: creating an `AbortSignal` costs
+ * microseconds in Node, more than a whole guarded call. Policies look at such a context through
+ * {@link isCancelled} and {@link mustWatchAbort}, which never create the signal.
+ */
+export abstract class LazySignalContext implements ExecutionContext {
+  abstract readonly signal: AbortSignal;
+  abstract readonly attempt: number;
+  /** Whether the call was cancelled or timed out. */
+  abstract readonly cancelled: boolean;
+  /** Whether the policy that made this context answers its caller as soon as the call is cancelled. */
+  abstract readonly answersAbort: boolean;
+}
+
+/** Whether the context's call was cancelled, without creating a signal that does not exist yet. */
+export function isCancelled(context: ExecutionContext): boolean {
+  return context instanceof LazySignalContext ? context.cancelled : context.signal.aborted;
+}
+
+/**
+ * Whether a policy must watch the context's signal itself to answer its caller at once on
+ * cancellation; not when nothing can cancel the call, or when a policy outside already answers.
+ */
+export function mustWatchAbort(context: ExecutionContext): boolean {
+  return context instanceof LazySignalContext ? !context.answersAbort : context.signal !== neverAbortedSignal;
+}
 
 /** Provides `execute` on top of `run`. */
 export abstract class BasePolicy implements Policy {

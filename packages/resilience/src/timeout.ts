@@ -1,7 +1,14 @@
 import { type Clock, systemClock } from "./clock.js";
 import { type DeadlineEntry, DeadlineQueue } from "./deadline-queue.js";
 import { CancelledError, TimeoutError } from "./errors.js";
-import { BasePolicy, type ExecutionContext, type Operation } from "./policy.js";
+import {
+  BasePolicy,
+  type ExecutionContext,
+  isCancelled,
+  LazySignalContext,
+  mustWatchAbort,
+  type Operation,
+} from "./policy.js";
 import { requirePositive } from "./validate.js";
 
 export interface TimeoutOptions {
@@ -17,10 +24,10 @@ export interface TimeoutOptions {
 }
 
 /**
- * One guarded call, and the context its operation sees. The signal is created only if the operation
- * asks for it, so calls that never look at it cost no AbortController.
+ * One guarded call, and the context its operation sees. Its signal is created only if something
+ * reads it, so calls that never look cost no AbortController.
  */
-class TimedCall implements ExecutionContext, DeadlineEntry {
+class TimedCall extends LazySignalContext implements DeadlineEntry {
   deadline = 0;
   previous: DeadlineEntry | undefined;
   next: DeadlineEntry | undefined;
@@ -28,14 +35,23 @@ class TimedCall implements ExecutionContext, DeadlineEntry {
   /** Ends the caller's wait early (aggressive strategy only). */
   fail: ((error: unknown) => void) | undefined;
   private controller: AbortController | undefined;
+  private watchingParent = false;
+  private finished = false;
 
   constructor(
-    readonly parent: ExecutionContext,
+    private readonly parent: ExecutionContext,
     readonly timeoutMs: number,
-  ) {}
+    readonly answersAbort: boolean,
+  ) {
+    super();
+  }
 
   get attempt(): number {
     return this.parent.attempt;
+  }
+
+  get cancelled(): boolean {
+    return this.timedOut || isCancelled(this.parent);
   }
 
   get signal(): AbortSignal {
@@ -43,9 +59,16 @@ class TimedCall implements ExecutionContext, DeadlineEntry {
       this.controller = new AbortController();
       if (this.timedOut) this.controller.abort(new TimeoutError(this.timeoutMs));
       else if (this.parent.signal.aborted) this.controller.abort(this.parent.signal.reason);
-      else this.parent.signal.addEventListener("abort", this.onParentAbort);
+      else this.watchParent();
     }
     return this.controller.signal;
+  }
+
+  /** Follows the caller's cancellation: into the signal, and (aggressive) straight to the caller. */
+  watchParent(): void {
+    if (this.watchingParent || this.finished) return;
+    this.watchingParent = true;
+    this.parent.signal.addEventListener("abort", this.onParentAbort);
   }
 
   expire(): void {
@@ -56,13 +79,17 @@ class TimedCall implements ExecutionContext, DeadlineEntry {
     this.dispose();
   }
 
-  readonly onParentAbort = (): void => {
-    this.controller?.abort(this.parent.signal.reason);
-    this.fail?.(new CancelledError(this.parent.signal.reason));
+  private readonly onParentAbort = (): void => {
+    const reason: unknown = this.parent.signal.reason;
+    this.controller?.abort(reason);
+    this.fail?.(new CancelledError(reason));
   };
 
+  /** Ends the call's ties to its caller; a signal read later is not linked any more. */
   dispose(): void {
-    this.parent.signal.removeEventListener("abort", this.onParentAbort);
+    this.finished = true;
+    if (this.watchingParent) this.parent.signal.removeEventListener("abort", this.onParentAbort);
+    this.watchingParent = false;
   }
 }
 
@@ -85,17 +112,23 @@ export class Timeout extends BasePolicy {
   }
 
   run<T>(operation: Operation<T>, context: ExecutionContext): Promise<T> {
-    if (context.signal.aborted) return Promise.reject(new CancelledError(context.signal.reason));
-    const call = new TimedCall(context, this.timeoutMs);
+    if (isCancelled(context)) return Promise.reject(new CancelledError(context.signal.reason));
+    const aggressive = this.strategy === "aggressive";
+    const call = new TimedCall(context, this.timeoutMs, aggressive);
     this.calls.add(call);
-    return this.strategy === "aggressive" ? this.race(operation, call) : this.await(operation, call);
+    return aggressive ? this.race(operation, call, context) : this.await(operation, call);
   }
 
-  private race<T>(operation: Operation<T>, call: TimedCall): Promise<T> {
+  private race<T>(operation: Operation<T>, call: TimedCall, context: ExecutionContext): Promise<T> {
     return new Promise<T>((resolve, reject) => {
-      call.fail = reject;
+      // Answering the caller early also ends the call's wait in the queue, so an operation that never
+      // settles keeps no timer alive.
+      call.fail = (error) => {
+        this.finish(call);
+        reject(error);
+      };
       // The caller's abort must end the wait even if the operation never reads its signal.
-      call.parent.signal.addEventListener("abort", call.onParentAbort);
+      if (mustWatchAbort(context)) call.watchParent();
       try {
         Promise.resolve(operation(call)).then(
           (value) => {

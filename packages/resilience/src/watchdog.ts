@@ -1,5 +1,5 @@
 import { type Clock, systemClock, type TimerHandle } from "./clock.js";
-import { EventHub, type Unsubscribe } from "./events.js";
+import { CopyOnWriteList, EventHub, type Unsubscribe } from "./events.js";
 import { runIsolated } from "./isolated.js";
 import { requireInteger, requirePositive } from "./validate.js";
 
@@ -58,7 +58,7 @@ export class Watchdog {
   private readonly sink: HeartbeatSink | undefined;
   private readonly clock: Clock;
   private readonly events = new EventHub<WatchdogEvents>(eventNames);
-  private recoveryCallbacks: readonly RecoveryCallback[] = [];
+  private readonly recoveryCallbacks = new CopyOnWriteList<RecoveryCallback>();
   private timer: TimerHandle | undefined;
   private healthy = true;
   private since: number;
@@ -83,10 +83,7 @@ export class Watchdog {
 
   /** Adds an action to run when the component turns unhealthy. Each is isolated from the others. */
   onRecovery(callback: RecoveryCallback): Unsubscribe {
-    this.recoveryCallbacks = [...this.recoveryCallbacks, callback];
-    return () => {
-      this.recoveryCallbacks = this.recoveryCallbacks.filter((registered) => registered !== callback);
-    };
+    return this.recoveryCallbacks.add(callback);
   }
 
   /** Starts checking; a second call does nothing. */
@@ -152,7 +149,7 @@ export class Watchdog {
     this.since = this.clock.now();
     const status = this.status();
     if (this.events.has("unhealthy")) this.events.emit("unhealthy", status);
-    for (const callback of this.recoveryCallbacks) {
+    for (const callback of this.recoveryCallbacks.items) {
       runIsolated(
         () => callback(status),
         (error) => this.events.emit("recoveryError", { error }),

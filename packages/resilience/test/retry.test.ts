@@ -146,7 +146,7 @@ describe("retry", () => {
     expect(gaveUp).toEqual([]);
   });
 
-  it("passes the caller's signal to every attempt and stops retrying once it aborted", async () => {
+  it("passes the caller's signal to the attempt and answers CancelledError once it aborted", async () => {
     const { clock, policy, gaveUp } = setup();
     const controller = new AbortController();
     const seen: AbortSignal[] = [];
@@ -158,9 +158,21 @@ describe("retry", () => {
       }, controller.signal)
       .catch((error: unknown) => error);
     await clock.advanceAsync(1_000);
-    expect(await result).toEqual(new Error("aborted"));
+    expect(await result).toBeInstanceOf(CancelledError);
     expect(seen).toEqual([controller.signal]);
     expect(gaveUp).toEqual(["cancelled"]);
+  });
+
+  it("answers CancelledError at once when the caller aborts during an attempt that ignores its signal", async () => {
+    const { policy } = setup();
+    const controller = new AbortController();
+    const result = policy
+      .execute(() => new Promise(() => {}), controller.signal)
+      .catch((error: unknown) => error);
+    controller.abort(new Error("user left"));
+    const error = await result;
+    expect(error).toBeInstanceOf(CancelledError);
+    expect((error as CancelledError).cause).toEqual(new Error("user left"));
   });
 
   it("stops retrying when the shared retry budget is spent", async () => {

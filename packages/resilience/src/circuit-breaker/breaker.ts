@@ -2,7 +2,7 @@ import { type Clock, systemClock } from "../clock.js";
 import { BrokenCircuitError, type RefusingCircuitState } from "../errors.js";
 import { EventHub, type Unsubscribe } from "../events.js";
 import { runIsolated } from "../isolated.js";
-import { BasePolicy, type ExecutionContext, neverAbortedSignal, type Operation } from "../policy.js";
+import { BasePolicy, type ExecutionContext, isCancelled, type Operation, rootContext } from "../policy.js";
 import { requireInteger, requireNonNegative, requirePositive } from "../validate.js";
 import type { CircuitStateStore, SharedCircuitState } from "./state-store.js";
 import {
@@ -160,14 +160,14 @@ export class CircuitBreaker extends BasePolicy {
     if (permit instanceof BrokenCircuitError) return Promise.reject(permit);
     const startedAt = this.timed ? this.clock.now() : undefined;
     // The common call (closed, untimed, not cancellable) needs nothing of its own to be recorded.
-    const plain = permit === REGULAR_CALL && startedAt === undefined && context.signal === neverAbortedSignal;
+    const plain = permit === REGULAR_CALL && startedAt === undefined && context === rootContext;
     const onResult = plain
       ? this.onPlainResult
       : (result: unknown) => this.settle(permit, this.isBadResult(result), startedAt, undefined, result);
     const onError = plain
       ? this.onPlainError
       : (error: unknown) => {
-          if (context.signal.aborted) this.release(permit);
+          if (isCancelled(context)) this.release(permit);
           else this.settle(permit, this.countsAsFailure(error), startedAt, error, undefined);
         };
     let outcome: PromiseLike<T> | T;

@@ -1,8 +1,14 @@
+import { rejectOnAbort, sleep } from "../abortable.js";
 import { type Clock, type RandomSource, systemClock } from "../clock.js";
 import { BrokenCircuitError, CancelledError } from "../errors.js";
 import { EventHub, type Unsubscribe } from "../events.js";
-import { BasePolicy, type ExecutionContext, type Operation } from "../policy.js";
-import { sleep } from "../sleep.js";
+import {
+  BasePolicy,
+  type ExecutionContext,
+  isCancelled,
+  LazySignalContext,
+  type Operation,
+} from "../policy.js";
 import { requireInteger, requireNonNegative } from "../validate.js";
 import { type Backoff, exponentialBackoff } from "./backoff.js";
 import type { RetryBudget } from "./budget.js";
@@ -62,14 +68,38 @@ export function retryAfterHint(error: unknown): number | undefined {
   return typeof hint === "number" && hint >= 0 ? hint : undefined;
 }
 
+/** The context of one attempt: the caller's, with its own attempt number. */
+class AttemptContext extends LazySignalContext {
+  constructor(
+    private readonly parent: ExecutionContext,
+    readonly attempt: number,
+  ) {
+    super();
+  }
+
+  get signal(): AbortSignal {
+    return this.parent.signal;
+  }
+
+  get cancelled(): boolean {
+    return isCancelled(this.parent);
+  }
+
+  /** The retry policy answers its caller at once on cancellation. */
+  get answersAbort(): boolean {
+    return true;
+  }
+}
+
 function isRetryableByDefault(error: unknown): boolean {
   return !(error instanceof CancelledError || error instanceof BrokenCircuitError);
 }
 
 /**
- * Runs an operation again when it fails, waiting between attempts. The caller's `AbortSignal` ends
- * both a running attempt (through the context) and a wait, at once. When retries stop, the caller gets
- * the last attempt's own error, or its result when results were being retried.
+ * Runs an operation again when it fails, waiting between attempts. When the caller's `AbortSignal`
+ * aborts, the caller gets {@link CancelledError} at once, whether an attempt is running (its context
+ * signal aborts too) or a wait. When retries stop, the caller gets the last attempt's own error, or
+ * its result when results were being retried.
  */
 export class Retry extends BasePolicy {
   private readonly maxAttempts: number;
@@ -106,17 +136,17 @@ export class Retry extends BasePolicy {
   run<T>(operation: Operation<T>, context: ExecutionContext): Promise<T> {
     this.budget?.recordCall();
     const startedAt = this.maxElapsedMs === Number.POSITIVE_INFINITY ? 0 : this.clock.now();
-    const first = context.attempt === 1 ? context : { signal: context.signal, attempt: 1 };
+    const first = context.attempt === 1 ? context : new AttemptContext(context, 1);
     let outcome: PromiseLike<T> | T;
     try {
       outcome = operation(first);
     } catch (error) {
-      return this.retryAfter(operation, context, startedAt, true, error);
+      return rejectOnAbort(this.retryAfter(operation, context, startedAt, true, error), context);
     }
     const promise = outcome instanceof Promise ? (outcome as Promise<T>) : Promise.resolve(outcome);
     const shouldRetryResult = this.shouldRetryResult;
     // The first attempt is the common case and succeeds: one reaction, no async frame.
-    return promise.then(
+    const settled = promise.then(
       shouldRetryResult &&
         ((result: T) =>
           shouldRetryResult(result, 1)
@@ -124,6 +154,7 @@ export class Retry extends BasePolicy {
             : result),
       (error: unknown) => this.retryAfter(operation, context, startedAt, true, error),
     );
+    return rejectOnAbort(settled, context);
   }
 
   /** Carries on after the first attempt failed (`failed`) or returned a result worth retrying. */
@@ -139,7 +170,7 @@ export class Retry extends BasePolicy {
       const delayMs =
         failed && !this.shouldRetry(outcome, attempt)
           ? this.giveUp(attempt, "not-retryable", outcome, undefined)
-          : this.nextDelay(attempt, previousDelayMs, startedAt, context.signal, failed, outcome);
+          : this.nextDelay(attempt, previousDelayMs, startedAt, context, failed, outcome);
       if (delayMs < 0) {
         if (failed) throw outcome;
         return outcome as T;
@@ -147,7 +178,7 @@ export class Retry extends BasePolicy {
       await sleep(this.clock, delayMs, context.signal);
       previousDelayMs = delayMs;
       try {
-        outcome = await operation({ signal: context.signal, attempt: attempt + 1 });
+        outcome = await operation(new AttemptContext(context, attempt + 1));
         failed = false;
         if (!this.shouldRetryResult?.(outcome, attempt + 1)) return outcome as T;
       } catch (error) {
@@ -162,13 +193,13 @@ export class Retry extends BasePolicy {
     attempt: number,
     previousDelayMs: number,
     startedAt: number,
-    signal: AbortSignal,
+    context: ExecutionContext,
     failed: boolean,
     outcome: unknown,
   ): number {
     const error = failed ? outcome : undefined;
     const result = failed ? undefined : outcome;
-    if (signal.aborted) return this.giveUp(attempt, "cancelled", error, result);
+    if (isCancelled(context)) return this.giveUp(attempt, "cancelled", error, result);
     if (attempt >= this.maxAttempts) return this.giveUp(attempt, "attempts", error, result);
     const delayMs = retryAfterHint(error) ?? Math.max(0, this.backoff(attempt, previousDelayMs, this.random));
     if (
