@@ -12,7 +12,8 @@ for (const group of ["packages", "services", "bench", "e2e"]) {
   } catch {
     continue;
   }
-  const folders = group === "bench" || group === "e2e" ? [""] : entries.filter((e) => e.isDirectory()).map((e) => e.name);
+  const folders =
+    group === "bench" || group === "e2e" ? [""] : entries.filter((e) => e.isDirectory()).map((e) => e.name);
   for (const folder of folders) {
     const file = join(root, group, folder, ".test-results", "vitest.json");
     let report;

@@ -8,6 +8,7 @@ import {
   LazySignalContext,
   mustWatchAbort,
   type Operation,
+  rootContext,
 } from "./policy.js";
 import { requirePositive } from "./validate.js";
 
@@ -32,14 +33,16 @@ class TimedCall extends LazySignalContext implements DeadlineEntry {
   previous: DeadlineEntry | undefined;
   next: DeadlineEntry | undefined;
   timedOut = false;
-  /** Ends the caller's wait early (aggressive strategy only). */
-  fail: ((error: unknown) => void) | undefined;
+  /** The caller's settle functions, with the aggressive strategy: the call can answer early. */
+  resolve: ((value: unknown) => void) | undefined;
+  reject: ((error: unknown) => void) | undefined;
   private controller: AbortController | undefined;
-  private watchingParent = false;
+  private parentListener: (() => void) | undefined;
   private finished = false;
 
   constructor(
     private readonly parent: ExecutionContext,
+    private readonly queue: DeadlineQueue<TimedCall>,
     readonly timeoutMs: number,
     readonly answersAbort: boolean,
   ) {
@@ -66,30 +69,43 @@ class TimedCall extends LazySignalContext implements DeadlineEntry {
 
   /** Follows the caller's cancellation: into the signal, and (aggressive) straight to the caller. */
   watchParent(): void {
-    if (this.watchingParent || this.finished) return;
-    this.watchingParent = true;
-    this.parent.signal.addEventListener("abort", this.onParentAbort);
+    if (this.parentListener || this.finished) return;
+    this.parentListener = () => {
+      const reason: unknown = this.parent.signal.reason;
+      this.controller?.abort(reason);
+      if (this.reject) this.fail(new CancelledError(reason));
+    };
+    this.parent.signal.addEventListener("abort", this.parentListener);
   }
 
+  /** Called by the queue when time is up. */
   expire(): void {
     this.timedOut = true;
     const error = new TimeoutError(this.timeoutMs);
     this.controller?.abort(error);
-    this.fail?.(error);
-    this.dispose();
+    if (this.reject) this.fail(error);
+    else this.finish();
   }
 
-  private readonly onParentAbort = (): void => {
-    const reason: unknown = this.parent.signal.reason;
-    this.controller?.abort(reason);
-    this.fail?.(new CancelledError(reason));
-  };
+  succeed(value: unknown): void {
+    this.finish();
+    this.resolve?.(value);
+  }
 
-  /** Ends the call's ties to its caller; a signal read later is not linked any more. */
-  dispose(): void {
+  fail(error: unknown): void {
+    this.finish();
+    this.reject?.(error);
+  }
+
+  /**
+   * Releases what the call holds: its place in the queue (so an abandoned call keeps no timer alive)
+   * and its tie to the caller's signal (a signal read later is not linked any more).
+   */
+  finish(): void {
+    if (this.finished) return;
     this.finished = true;
-    if (this.watchingParent) this.parent.signal.removeEventListener("abort", this.onParentAbort);
-    this.watchingParent = false;
+    this.queue.remove(this);
+    if (this.parentListener) this.parent.signal.removeEventListener("abort", this.parentListener);
   }
 }
 
@@ -112,38 +128,33 @@ export class Timeout extends BasePolicy {
   }
 
   run<T>(operation: Operation<T>, context: ExecutionContext): Promise<T> {
-    if (isCancelled(context)) return Promise.reject(new CancelledError(context.signal.reason));
+    const cancellable = context !== rootContext;
+    if (cancellable && isCancelled(context)) return Promise.reject(new CancelledError(context.signal.reason));
     const aggressive = this.strategy === "aggressive";
-    const call = new TimedCall(context, this.timeoutMs, aggressive);
+    const call = new TimedCall(context, this.calls, this.timeoutMs, aggressive);
     this.calls.add(call);
-    return aggressive ? this.race(operation, call, context) : this.await(operation, call);
+    // With the aggressive strategy, the caller's abort must end the wait even if the operation never
+    // reads its signal.
+    const watchCaller = aggressive && cancellable && mustWatchAbort(context);
+    return aggressive ? this.race(operation, call, watchCaller) : this.await(operation, call);
   }
 
-  private race<T>(operation: Operation<T>, call: TimedCall, context: ExecutionContext): Promise<T> {
+  private race<T>(operation: Operation<T>, call: TimedCall, watchCaller: boolean): Promise<T> {
     return new Promise<T>((resolve, reject) => {
-      // Answering the caller early also ends the call's wait in the queue, so an operation that never
-      // settles keeps no timer alive.
-      call.fail = (error) => {
-        this.finish(call);
-        reject(error);
-      };
-      // The caller's abort must end the wait even if the operation never reads its signal.
-      if (mustWatchAbort(context)) call.watchParent();
+      call.resolve = resolve as (value: unknown) => void;
+      call.reject = reject;
+      if (watchCaller) call.watchParent();
+      let outcome: PromiseLike<T> | T;
       try {
-        Promise.resolve(operation(call)).then(
-          (value) => {
-            this.finish(call);
-            resolve(value);
-          },
-          (error: unknown) => {
-            this.finish(call);
-            reject(error);
-          },
-        );
+        outcome = operation(call);
       } catch (error) {
-        this.finish(call);
-        reject(error);
+        call.fail(error);
+        return;
       }
+      (outcome instanceof Promise ? outcome : Promise.resolve(outcome)).then(
+        (value) => call.succeed(value),
+        (error: unknown) => call.fail(error),
+      );
     });
   }
 
@@ -153,13 +164,8 @@ export class Timeout extends BasePolicy {
     } catch (error) {
       throw call.timedOut ? new TimeoutError(this.timeoutMs, { cause: error }) : error;
     } finally {
-      this.finish(call);
+      call.finish();
     }
-  }
-
-  private finish(call: TimedCall): void {
-    this.calls.remove(call);
-    call.dispose();
   }
 }
 
