@@ -354,16 +354,16 @@ describe("shared state", () => {
     expect(there.state).toBe("closed");
   });
 
-  it("a breaker created later adopts the known shared state", async () => {
+  it("a breaker created after the shared state changed adopts it", async () => {
     const store = new InMemoryCircuitStateStore();
     const clock = new ManualClock(5_000);
-    const first = new CircuitBreaker({ name: "api", store, clock });
-    clock.advance(1);
-    first.isolate();
-    clock.advance(1);
-    const late = new CircuitBreaker({ name: "api", store, clock: new ManualClock(0) });
+    const first = new CircuitBreaker({ name: "api", store, clock, trip: consecutiveFailures(1) });
+    await failTimes(first, 1);
+    clock.advance(10);
+    const late = new CircuitBreaker({ name: "api", store, clock });
     await Promise.resolve();
-    expect(late.state).toBe("isolated");
+    expect(late.state).toBe("open");
+    expect(late.snapshot().openUntil).toBe(first.snapshot().openUntil);
   });
 
   it("reports store failures as events and never fails the call", async () => {

@@ -101,6 +101,8 @@ export class CircuitBreaker extends BasePolicy {
 
   private current: CircuitState = "closed";
   private changedAt: number;
+  /** Whether the state ever changed, here or by adoption; `changedAt` is the creation time until then. */
+  private hasChanged = false;
   private openUntil = 0;
   private trips = 0;
   /** Counts half-open periods, so a late trial from an earlier period is not counted in this one. */
@@ -297,6 +299,7 @@ export class CircuitBreaker extends BasePolicy {
     const from = this.current;
     this.current = to;
     this.changedAt = at;
+    this.hasChanged = true;
     if (to === "open") {
       this.trips = from === "open" ? this.trips : this.trips + 1;
       this.openUntil = at + this.openDurationFor(this.trips);
@@ -331,9 +334,14 @@ export class CircuitBreaker extends BasePolicy {
     );
   }
 
-  /** Takes on a newer state published by another process, without publishing it again. */
+  /**
+   * Takes on a newer state published by another process, without publishing it again. Until this
+   * breaker has changed state itself, any shared state is newer: a replica started while the others
+   * see the dependency down must not call it.
+   */
   private adopt(shared: SharedCircuitState): void {
-    if (shared.changedAt <= this.changedAt) return;
+    if (this.hasChanged && shared.changedAt <= this.changedAt) return;
+    this.hasChanged = true;
     const from = this.current;
     this.current = shared.state;
     this.changedAt = shared.changedAt;
