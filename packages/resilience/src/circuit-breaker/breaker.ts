@@ -161,17 +161,19 @@ export class CircuitBreaker extends BasePolicy {
     const permit = this.admit();
     if (permit instanceof BrokenCircuitError) return Promise.reject(permit);
     const startedAt = this.timed ? this.clock.now() : undefined;
-    // The common call (closed, untimed, not cancellable) needs nothing of its own to be recorded.
-    const plain = permit === REGULAR_CALL && startedAt === undefined && context === rootContext;
+    // A regular, untimed call needs nothing of its own to record a result; to record an error it also
+    // needs to know whether its caller cancelled it, which cannot happen without a signal.
+    const plain = permit === REGULAR_CALL && startedAt === undefined;
     const onResult = plain
       ? this.onPlainResult
       : (result: unknown) => this.settle(permit, this.isBadResult(result), startedAt, undefined, result);
-    const onError = plain
-      ? this.onPlainError
-      : (error: unknown) => {
-          if (isCancelled(context)) this.release(permit);
-          else this.settle(permit, this.countsAsFailure(error), startedAt, error, undefined);
-        };
+    const onError =
+      plain && context === rootContext
+        ? this.onPlainError
+        : (error: unknown) => {
+            if (isCancelled(context)) this.release(permit);
+            else this.settle(permit, this.countsAsFailure(error), startedAt, error, undefined);
+          };
     let outcome: PromiseLike<T> | T;
     try {
       outcome = operation(context);
