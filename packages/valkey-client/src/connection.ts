@@ -108,11 +108,11 @@ export function createClient(
   } else {
     if (endpoint.clusterNodes.length === 0)
       throw new InvalidValkeyEndpointError("cluster endpoint lists no nodes");
-    const { retryStrategy, ...redisOptions } = clientOptions;
+    const { retryStrategy, enableOfflineQueue = true, ...redisOptions } = clientOptions;
     client = new Cluster([...endpoint.clusterNodes], {
       ...(retryStrategy ? { clusterRetryStrategy: (attempt: number) => retryStrategy(attempt) } : {}),
       redisOptions,
-      enableOfflineQueue: true,
+      enableOfflineQueue,
     });
   }
   attachHooks(client, options.hooks);

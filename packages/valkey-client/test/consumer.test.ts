@@ -1,4 +1,5 @@
 import { setTimeout as sleep } from "node:timers/promises";
+import { until } from "@monarch/sandbox";
 import { describe, expect, it } from "vitest";
 import { z } from "zod";
 import {
@@ -9,7 +10,6 @@ import {
   StreamProducer,
 } from "../src/index.js";
 import { connect, deployments, uniqueName } from "./support/endpoints.js";
-import { until } from "./support/until.js";
 
 const Job = z.object({ n: z.number().int() });
 type Job = z.infer<typeof Job>;

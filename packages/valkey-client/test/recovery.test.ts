@@ -1,12 +1,11 @@
 import { spawn } from "node:child_process";
 import { setTimeout as sleep } from "node:timers/promises";
-import { startValkey, type ValkeyServer } from "@monarch/sandbox";
+import { startValkey, until, type ValkeyServer } from "@monarch/sandbox";
 import { afterEach, describe, expect, inject, it } from "vitest";
 import { z } from "zod";
 import { StreamConsumer, type StreamEntry, StreamProducer } from "../src/index.js";
 import { builtEntry } from "./support/built-package.js";
 import { connect, uniqueName } from "./support/endpoints.js";
-import { until } from "./support/until.js";
 
 const Job = z.object({ n: z.number() });
 type Job = z.infer<typeof Job>;

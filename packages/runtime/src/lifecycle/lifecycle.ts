@@ -1,0 +1,121 @@
+import type { Logger } from "pino";
+
+/** A piece of a service that starts and stops: a connection, a consumer, a server. */
+export interface ServicePart {
+  readonly name: string;
+  start?(): void | Promise<void>;
+  /** Finishes or releases in-flight work; `deadline` aborts when the stop is out of time. */
+  stop?(deadline: AbortSignal): void | Promise<void>;
+}
+
+export interface LifecycleOptions {
+  readonly logger: Logger;
+  /** How long stopping may take in all before the process exits anyway. Default 10 000 ms. */
+  readonly shutdownTimeoutMs?: number;
+  /** Ends the process; replaced in tests. */
+  readonly exit?: (code: number) => void;
+}
+
+/** Exit codes, so an orchestrator or an operator can tell how a process ended. */
+export const ExitCode = {
+  stopped: 0,
+  failed: 1,
+  /** A second SIGINT, or SIGTERM, while stopping: stopped without finishing. */
+  forcedBySigint: 130,
+  forcedBySigterm: 143,
+} as const;
+
+/**
+ * Starts a service's parts in order and stops them in reverse on SIGTERM or SIGINT, within a
+ * deadline; a second signal ends the process at once. An uncaught error is logged and stops the
+ * service with a failure code. Stopping always ends with the logs flushed, because the log stream is
+ * the first part started and so the last stopped.
+ */
+export class Lifecycle {
+  private readonly parts: ServicePart[] = [];
+  private readonly started: ServicePart[] = [];
+  private readonly logger: Logger;
+  private readonly shutdownTimeoutMs: number;
+  private readonly exit: (code: number) => void;
+  private stopping: Promise<number> | undefined;
+
+  constructor(options: LifecycleOptions) {
+    this.logger = options.logger;
+    this.shutdownTimeoutMs = options.shutdownTimeoutMs ?? 10_000;
+    this.exit = options.exit ?? ((code) => process.exit(code));
+  }
+
+  add(...parts: ServicePart[]): this {
+    this.parts.push(...parts);
+    return this;
+  }
+
+  /** Starts every part, handles signals and fatal errors, and exits when stopped. */
+  async run(): Promise<void> {
+    for (const signal of ["SIGTERM", "SIGINT"] as const) process.on(signal, () => this.onSignal(signal));
+    process.on("uncaughtException", (error) => this.fail("uncaught exception", error));
+    process.on("unhandledRejection", (reason) => this.fail("unhandled promise rejection", reason));
+    try {
+      for (const part of this.parts) {
+        await part.start?.();
+        this.started.push(part);
+        this.logger.debug({ part: part.name }, "started");
+      }
+      this.logger.info({ parts: this.parts.map(({ name }) => name) }, "service started");
+    } catch (error) {
+      this.fail("start failed", error);
+    }
+  }
+
+  /** Stops the started parts in reverse order; resolves with the exit code. */
+  stop(reason: string): Promise<number> {
+    this.stopping ??= this.stopParts(reason);
+    return this.stopping;
+  }
+
+  private onSignal(signal: "SIGTERM" | "SIGINT"): void {
+    if (this.stopping) {
+      this.logger.warn({ signal }, "second signal: exiting without finishing the stop");
+      this.exit(signal === "SIGINT" ? ExitCode.forcedBySigint : ExitCode.forcedBySigterm);
+      return;
+    }
+    void this.stop(`received ${signal}`).then((code) => this.exit(code));
+  }
+
+  private fail(what: string, error: unknown): void {
+    this.logger.fatal({ err: error }, what);
+    void this.stop(what).then(() => this.exit(ExitCode.failed));
+  }
+
+  private async stopParts(reason: string): Promise<number> {
+    const deadline = AbortSignal.timeout(this.shutdownTimeoutMs);
+    const startedAt = Date.now();
+    // The logger's own part stops last; say it before it goes.
+    this.logger.info({ reason, deadlineMs: this.shutdownTimeoutMs }, "stopping");
+    let code: number = ExitCode.stopped;
+    for (const part of [...this.started].reverse()) {
+      if (part === this.started[0]) {
+        this.logger.info({ tookMs: Date.now() - startedAt, code }, "stopped");
+      }
+      try {
+        await Promise.race([part.stop?.(deadline), whenAborted(deadline)]);
+        if (deadline.aborted) {
+          this.logger.error({ part: part.name }, "stop deadline passed");
+          code = ExitCode.failed;
+          break;
+        }
+      } catch (error) {
+        this.logger.error({ err: error, part: part.name }, "part failed to stop");
+        code = ExitCode.failed;
+      }
+    }
+    return code;
+  }
+}
+
+function whenAborted(signal: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    if (signal.aborted) resolve();
+    else signal.addEventListener("abort", () => resolve(), { once: true });
+  });
+}

@@ -1,0 +1,54 @@
+import { isSpanContextValid, trace } from "@opentelemetry/api";
+import pino, { type DestinationStream, type LevelWithSilent, type Logger } from "pino";
+import { prettyLine } from "./pretty.js";
+import { redactedPaths, secretScrubber } from "./scrub.js";
+import type { ValkeyLogStream } from "./valkey-log-stream.js";
+
+export type { Logger } from "pino";
+
+export interface LoggerOptions {
+  readonly service: string;
+  readonly instance: string;
+  readonly version: string;
+  readonly level?: LevelWithSilent;
+  /** Values scrubbed from every line (tokens, HMAC secrets), whatever field or message holds them. */
+  readonly secrets?: readonly string[];
+  /** Where every line also goes, e.g. the daily Valkey stream. */
+  readonly valkey?: ValkeyLogStream;
+  /** Human-readable lines on stdout. Default: when stdout is a terminal. */
+  readonly pretty?: boolean;
+  /** Replaces stdout (tests). */
+  readonly stdout?: DestinationStream;
+}
+
+/**
+ * A pino logger whose lines carry the service, instance and version, the trace and span ids of the
+ * active span, and never a secret: known secret fields are redacted by name, and known secret values
+ * are scrubbed from the finished line, wherever they ended up. Lines go to stdout (pretty on a
+ * terminal) and, when given, to Valkey.
+ */
+export function createLogger(options: LoggerOptions): Logger {
+  const stdout = options.stdout ?? process.stdout;
+  const pretty = options.pretty ?? (process.stdout.isTTY === true && options.stdout === undefined);
+  const console: DestinationStream = pretty
+    ? { write: (line: string) => stdout.write(prettyLine(line)) }
+    : stdout;
+  const streams: pino.StreamEntry[] = [{ stream: console, level: "trace" }];
+  if (options.valkey) streams.push({ stream: options.valkey, level: "trace" });
+  return pino(
+    {
+      level: options.level ?? "info",
+      base: { service: options.service, instance: options.instance, version: options.version },
+      redact: { paths: redactedPaths, censor: "[REDACTED]" },
+      hooks: { streamWrite: secretScrubber(options.secrets ?? []) },
+      mixin: activeSpanIds,
+    },
+    pino.multistream(streams),
+  );
+}
+
+function activeSpanIds(): Record<string, string> {
+  const spanContext = trace.getActiveSpan()?.spanContext();
+  if (!spanContext || !isSpanContextValid(spanContext)) return {};
+  return { trace_id: spanContext.traceId, span_id: spanContext.spanId };
+}

@@ -1,0 +1,157 @@
+import {
+  closeClient,
+  createClient,
+  type ValkeyClient,
+  type ValkeyConnectionOptions,
+} from "@monarch/valkey-client";
+
+const DAY_MS = 86_400_000;
+
+export interface ValkeyLogStreamOptions {
+  readonly connection: ValkeyConnectionOptions;
+  /** The stream for the day that starts at `dayStart` (UTC), e.g. `monarch:logs:2026-11-23`. */
+  readonly streamFor: (dayStart: Date) => string;
+  /** Days a daily stream is kept after its day ends. Default 30. */
+  readonly retentionDays?: number;
+  /** Lines kept while Valkey is unreachable; older ones are dropped (and counted) past it. Default 10 000. */
+  readonly maxBufferedLines?: number;
+  /** Lines sent in one round trip. Default 500. */
+  readonly batchSize?: number;
+  /** How long lines may wait to be batched. Default 20 ms. */
+  readonly flushDelayMs?: number;
+}
+
+interface BufferedLine {
+  readonly dayStart: number;
+  readonly line: string;
+}
+
+/**
+ * A pino destination that appends every line to a daily Valkey stream. Writing only buffers the line,
+ * so logging never waits for the network; batches go out in pipelines shortly after. While Valkey is
+ * unreachable the lines wait in a bounded buffer (the oldest are dropped and counted past it), and are
+ * sent when it is back. The connection is its own, without an offline queue, so nothing piles up
+ * unbounded inside the client either.
+ */
+export class ValkeyLogStream {
+  private readonly client: ValkeyClient;
+  private readonly streamFor: (dayStart: Date) => string;
+  private readonly retentionMs: number;
+  private readonly maxBufferedLines: number;
+  private readonly batchSize: number;
+  private readonly flushDelayMs: number;
+  private buffer: BufferedLine[] = [];
+  private timer: NodeJS.Timeout | undefined;
+  private sending: Promise<void> | undefined;
+  private readonly expirySet = new Set<number>();
+  private droppedLines = 0;
+  private failures = 0;
+
+  constructor(options: ValkeyLogStreamOptions) {
+    this.client = createClient(options.connection, { enableOfflineQueue: false, maxRetriesPerRequest: 1 });
+    this.streamFor = options.streamFor;
+    this.retentionMs = (options.retentionDays ?? 30) * DAY_MS;
+    this.maxBufferedLines = options.maxBufferedLines ?? 10_000;
+    this.batchSize = options.batchSize ?? 500;
+    this.flushDelayMs = options.flushDelayMs ?? 20;
+  }
+
+  /** Lines dropped because the buffer was full while Valkey was unreachable. */
+  get dropped(): number {
+    return this.droppedLines;
+  }
+
+  /** Lines waiting to be sent. */
+  get pending(): number {
+    return this.buffer.length;
+  }
+
+  write(line: string): void {
+    if (this.buffer.length >= this.maxBufferedLines) {
+      this.buffer.shift();
+      this.droppedLines++;
+    }
+    const now = Date.now();
+    this.buffer.push({
+      dayStart: now - (now % DAY_MS),
+      line: line.endsWith("\n") ? line.slice(0, -1) : line,
+    });
+    this.schedule(this.flushDelayMs);
+  }
+
+  /** Sends everything buffered; resolves when it is stored, or when Valkey could not take it in time. */
+  async flush(timeoutMs = 5_000): Promise<void> {
+    const deadline = Date.now() + timeoutMs;
+    while (this.buffer.length > 0 && Date.now() < deadline) {
+      clearTimeout(this.timer);
+      this.timer = undefined;
+      await this.send();
+      if (this.failures > 0) await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+  }
+
+  /** Flushes, then closes the connection. */
+  async close(timeoutMs = 5_000): Promise<void> {
+    await this.flush(timeoutMs);
+    clearTimeout(this.timer);
+    await closeClient(this.client, 1_000);
+  }
+
+  private schedule(delayMs: number): void {
+    if (this.timer || this.sending) return;
+    this.timer = setTimeout(() => {
+      this.timer = undefined;
+      void this.send();
+    }, delayMs);
+    this.timer.unref();
+  }
+
+  private send(): Promise<void> {
+    this.sending ??= this.sendBatch().finally(() => {
+      this.sending = undefined;
+      if (this.buffer.length > 0)
+        this.schedule(this.failures === 0 ? 0 : Math.min(5_000, 100 * 2 ** this.failures));
+    });
+    return this.sending;
+  }
+
+  private async sendBatch(): Promise<void> {
+    const batch = this.buffer.splice(0, this.batchSize);
+    if (batch.length === 0) return;
+    let stored = 0;
+    try {
+      // One pipeline per day: on a cluster the daily streams can live on different nodes.
+      for (const [dayStart, lines] of groupByDay(batch)) {
+        const stream = this.streamFor(new Date(dayStart));
+        const pipeline = this.client.pipeline();
+        for (const line of lines) pipeline.xadd(stream, "*", "data", line);
+        if (!this.expirySet.has(dayStart)) pipeline.pexpireat(stream, dayStart + DAY_MS + this.retentionMs);
+        const results = await pipeline.exec();
+        const failed = results?.find(([error]) => error);
+        if (failed?.[0]) throw failed[0];
+        this.expirySet.add(dayStart);
+        stored += lines.length;
+      }
+      this.failures = 0;
+    } catch {
+      // Put back what was not stored, in order, within the bound; the stdout copy of each line is
+      // already out, so an operator still sees them.
+      this.failures++;
+      const unsent = batch.slice(stored);
+      const room = Math.max(0, this.maxBufferedLines - this.buffer.length);
+      const kept = unsent.slice(Math.max(0, unsent.length - room));
+      this.droppedLines += unsent.length - kept.length;
+      this.buffer.unshift(...kept);
+    }
+  }
+}
+
+function groupByDay(batch: readonly BufferedLine[]): Map<number, string[]> {
+  const days = new Map<number, string[]>();
+  for (const { dayStart, line } of batch) {
+    const lines = days.get(dayStart) ?? [];
+    lines.push(line);
+    days.set(dayStart, lines);
+  }
+  return days;
+}
