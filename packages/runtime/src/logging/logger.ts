@@ -1,7 +1,7 @@
 import { isSpanContextValid, trace } from "@opentelemetry/api";
 import pino, { type DestinationStream, type LevelWithSilent, type Logger } from "pino";
 import { prettyLine } from "./pretty.js";
-import { redactedPaths, secretScrubber } from "./scrub.js";
+import { secretScrubber } from "./scrub.js";
 import type { ValkeyLogStream } from "./valkey-log-stream.js";
 
 export type { Logger } from "pino";
@@ -23,8 +23,8 @@ export interface LoggerOptions {
 
 /**
  * A pino logger whose lines carry the service, instance and version, the trace and span ids of the
- * active span, and never a secret: known secret fields are redacted by name, and known secret values
- * are scrubbed from the finished line, wherever they ended up. Lines go to stdout (pretty on a
+ * active span, and never a secret: secret-named fields and known secret values are scrubbed from the
+ * finished line, wherever they ended up. Lines go to stdout (pretty on a
  * terminal) and, when given, to Valkey.
  */
 export function createLogger(options: LoggerOptions): Logger {
@@ -39,7 +39,6 @@ export function createLogger(options: LoggerOptions): Logger {
     {
       level: options.level ?? "info",
       base: { service: options.service, instance: options.instance, version: options.version },
-      redact: { paths: redactedPaths, censor: "[REDACTED]" },
       hooks: { streamWrite: secretScrubber(options.secrets ?? []) },
       mixin: activeSpanIds,
     },

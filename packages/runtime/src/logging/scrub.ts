@@ -1,10 +1,18 @@
 const REDACTED = "[REDACTED]";
 
 /**
- * Replaces every occurrence of the given secret values in a serialised log line, as they are and as
- * JSON escapes them, so a token logged as a header, inside an object or in an error message never
- * leaves the process. Values shorter than 6 characters are ignored: they would blank out ordinary
- * words without protecting anything.
+ * String values of fields with these names are secret whatever they hold, at any depth. Matched on
+ * the finished JSON line, which is much cheaper than walking every logged object for paths.
+ */
+const SECRET_FIELD =
+  /"([a-zA-Z0-9_-]*(?:authorization|cookie|token|password|passwd|secret|api[-_]?key))":"(?:[^"\\]|\\.)*"/gi;
+
+/**
+ * Returns a function that cleans a serialised log line of secrets: the string values of secret-named
+ * fields (an `authorization` header, a `token`), and every occurrence of the given secret values, as
+ * they are and as JSON escapes them, so a token logged inside an object or an error message never
+ * leaves the process. Values shorter than 6 characters are not searched for: they would blank out
+ * ordinary words without protecting anything.
  */
 export function secretScrubber(secrets: readonly string[]): (line: string) => string {
   const needles = [
@@ -14,29 +22,11 @@ export function secretScrubber(secrets: readonly string[]): (line: string) => st
         .flatMap((value) => [value, JSON.stringify(value).slice(1, -1)]),
     ),
   ].sort((a, b) => b.length - a.length);
-  if (needles.length === 0) return (line) => line;
   return (line) => {
-    let scrubbed = line;
+    let scrubbed = line.replace(SECRET_FIELD, `"$1":"${REDACTED}"`);
     for (const needle of needles) {
       if (scrubbed.includes(needle)) scrubbed = scrubbed.replaceAll(needle, REDACTED);
     }
     return scrubbed;
   };
 }
-
-/** Field names whose values are secret whatever they hold, at the top level and one level down. */
-export const redactedPaths = [
-  "authorization",
-  "token",
-  "password",
-  "secret",
-  "apiKey",
-  "*.authorization",
-  "*.Authorization",
-  "*.token",
-  "*.password",
-  "*.secret",
-  "*.apiKey",
-  "*.headers.authorization",
-  "*.headers.cookie",
-];

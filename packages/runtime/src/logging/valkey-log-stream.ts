@@ -1,11 +1,23 @@
 import {
   closeClient,
   createClient,
+  LuaScript,
   type ValkeyClient,
   type ValkeyConnectionOptions,
 } from "@monarch/valkey-client";
 
 const DAY_MS = 86_400_000;
+
+/**
+ * Appends each line as its own entry and sets the stream's expiry, in one command per batch: sending
+ * hundreds of XADD commands costs the client far more than one script with hundreds of arguments.
+ * KEYS: the day's stream. ARGV: expire-at epoch ms, lines...
+ */
+const appendLinesScript = new LuaScript(`
+for index = 2, #ARGV do redis.call('XADD', KEYS[1], '*', 'data', ARGV[index]) end
+redis.call('PEXPIREAT', KEYS[1], ARGV[1])
+return #ARGV - 1
+`);
 
 export interface ValkeyLogStreamOptions {
   readonly connection: ValkeyConnectionOptions;
@@ -13,7 +25,7 @@ export interface ValkeyLogStreamOptions {
   readonly streamFor: (dayStart: Date) => string;
   /** Days a daily stream is kept after its day ends. Default 30. */
   readonly retentionDays?: number;
-  /** Lines kept while Valkey is unreachable; older ones are dropped (and counted) past it. Default 10 000. */
+  /** Lines kept while Valkey is unreachable or behind; older ones are dropped (and counted) past it. Default 50 000. */
   readonly maxBufferedLines?: number;
   /** Lines sent in one round trip. Default 500. */
   readonly batchSize?: number;
@@ -26,9 +38,48 @@ interface BufferedLine {
   readonly line: string;
 }
 
+/** A FIFO of lines with O(1) amortised take from the front (Array#shift moves every element). */
+class LineQueue {
+  private items: BufferedLine[] = [];
+  private head = 0;
+
+  get length(): number {
+    return this.items.length - this.head;
+  }
+
+  push(item: BufferedLine): void {
+    this.items.push(item);
+  }
+
+  dropOldest(): void {
+    this.head++;
+    this.compact();
+  }
+
+  take(count: number): BufferedLine[] {
+    const taken = this.items.slice(this.head, this.head + count);
+    this.head += taken.length;
+    this.compact();
+    return taken;
+  }
+
+  /** Puts lines that could not be sent back at the front, in order. */
+  putBack(lines: readonly BufferedLine[]): void {
+    this.items = [...lines, ...this.items.slice(this.head)];
+    this.head = 0;
+  }
+
+  private compact(): void {
+    if (this.head > 4_096 && this.head * 2 > this.items.length) {
+      this.items = this.items.slice(this.head);
+      this.head = 0;
+    }
+  }
+}
+
 /**
  * A pino destination that appends every line to a daily Valkey stream. Writing only buffers the line,
- * so logging never waits for the network; batches go out in pipelines shortly after. While Valkey is
+ * so logging never waits for the network; batches go out shortly after, one command each. While Valkey is
  * unreachable the lines wait in a bounded buffer (the oldest are dropped and counted past it), and are
  * sent when it is back. The connection is its own, without an offline queue, so nothing piles up
  * unbounded inside the client either.
@@ -40,10 +91,9 @@ export class ValkeyLogStream {
   private readonly maxBufferedLines: number;
   private readonly batchSize: number;
   private readonly flushDelayMs: number;
-  private buffer: BufferedLine[] = [];
+  private readonly buffer = new LineQueue();
   private timer: NodeJS.Timeout | undefined;
   private sending: Promise<void> | undefined;
-  private readonly expirySet = new Set<number>();
   private droppedLines = 0;
   private failures = 0;
 
@@ -51,7 +101,7 @@ export class ValkeyLogStream {
     this.client = createClient(options.connection, { enableOfflineQueue: false, maxRetriesPerRequest: 1 });
     this.streamFor = options.streamFor;
     this.retentionMs = (options.retentionDays ?? 30) * DAY_MS;
-    this.maxBufferedLines = options.maxBufferedLines ?? 10_000;
+    this.maxBufferedLines = options.maxBufferedLines ?? 50_000;
     this.batchSize = options.batchSize ?? 500;
     this.flushDelayMs = options.flushDelayMs ?? 20;
   }
@@ -68,7 +118,7 @@ export class ValkeyLogStream {
 
   write(line: string): void {
     if (this.buffer.length >= this.maxBufferedLines) {
-      this.buffer.shift();
+      this.buffer.dropOldest();
       this.droppedLines++;
     }
     const now = Date.now();
@@ -116,20 +166,13 @@ export class ValkeyLogStream {
   }
 
   private async sendBatch(): Promise<void> {
-    const batch = this.buffer.splice(0, this.batchSize);
+    const batch = this.buffer.take(this.batchSize);
     if (batch.length === 0) return;
     let stored = 0;
     try {
-      // One pipeline per day: on a cluster the daily streams can live on different nodes.
       for (const [dayStart, lines] of groupByDay(batch)) {
         const stream = this.streamFor(new Date(dayStart));
-        const pipeline = this.client.pipeline();
-        for (const line of lines) pipeline.xadd(stream, "*", "data", line);
-        if (!this.expirySet.has(dayStart)) pipeline.pexpireat(stream, dayStart + DAY_MS + this.retentionMs);
-        const results = await pipeline.exec();
-        const failed = results?.find(([error]) => error);
-        if (failed?.[0]) throw failed[0];
-        this.expirySet.add(dayStart);
+        await appendLinesScript.run(this.client, [stream], [dayStart + DAY_MS + this.retentionMs, ...lines]);
         stored += lines.length;
       }
       this.failures = 0;
@@ -141,7 +184,7 @@ export class ValkeyLogStream {
       const room = Math.max(0, this.maxBufferedLines - this.buffer.length);
       const kept = unsent.slice(Math.max(0, unsent.length - room));
       this.droppedLines += unsent.length - kept.length;
-      this.buffer.unshift(...kept);
+      this.buffer.putBack(kept);
     }
   }
 }
