@@ -139,6 +139,16 @@ describe("a service on the runtime", () => {
     expect(pending[0]).toBe(1);
   });
 
+  it("logs an uncaught error as fatal, stops, and exits 1", async () => {
+    const service = await startFixture({ CRASH_AFTER_MS: "300" });
+    const { code } = await service.exited;
+    expect(code).toBe(1);
+    const lines = await storedLines(service.instance);
+    const fatal = lines.find((line) => line.msg === "uncaught exception");
+    expect(fatal).toMatchObject({ level: 60, err: { message: "unexpected failure in a timer" } });
+    expect(lines.at(-1)?.msg).toBe("stopped");
+  });
+
   it("exits at once on a second signal", async () => {
     const service = await startFixture({ HANDLER_MS: "60000", SHUTDOWN_TIMEOUT_MS: "30000" });
     await until(() => service.stdout.includes("service started"));
