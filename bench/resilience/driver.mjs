@@ -1,19 +1,17 @@
 // Runs the resilience benchmark: one child process per library, one after the other so they never
 // compete for the two cores, then prints a markdown report and keeps the raw numbers in results/.
 // Uses the built packages: run `pnpm build` first.
-import { execFileSync, spawn } from "node:child_process";
-import { mkdirSync, writeFileSync } from "node:fs";
-import { cpus, loadavg, totalmem } from "node:os";
+import { spawn } from "node:child_process";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
+import { machine as describeMachine, revision, saveResults, scriptArgs } from "../lib/environment.mjs";
 import { formatReport } from "./report.mjs";
 import { samplingOptions } from "./settings.mjs";
 
 const libraries = ["monarch", "cockatiel", "opossum"];
 
 const { values } = parseArgs({
-  // `pnpm run bench:resilience -- --rounds 3` passes the "--" on; skip it.
-  args: process.argv.slice(process.argv[2] === "--" ? 3 : 2),
+  args: scriptArgs(),
   options: { ...samplingOptions, "no-json": { type: "boolean", default: false } },
 });
 
@@ -41,23 +39,10 @@ function runChild(library) {
   });
 }
 
-/** The commit measured, marked "+changes" when the library's sources differ from it. */
-function revision() {
-  const library = fileURLToPath(new URL("../../packages/resilience", import.meta.url));
-  const git = (/** @type {string[]} */ ...args) =>
-    execFileSync("git", args, { cwd: library, encoding: "utf8" }).trim();
-  try {
-    const dirty = git("status", "--porcelain", "--", ".") !== "";
-    return `${git("rev-parse", "--short", "HEAD")}${dirty ? "+changes" : ""}`;
-  } catch {
-    return "unknown";
-  }
-}
-
 const startedAt = new Date();
-const measuredRevision = revision();
-// Other work on the machine skews the numbers; the load average at the start says if there was any.
-const load = loadavg()[0].toFixed(2);
+const measuredRevision = revision(["resilience"]);
+// Taken before the children start, for the load average at the start.
+const machine = describeMachine();
 const reports = [];
 for (const library of libraries) {
   const begin = performance.now();
@@ -65,21 +50,7 @@ for (const library of libraries) {
   console.error(`${library}: done in ${((performance.now() - begin) / 1000).toFixed(1)} s`);
 }
 
-const machine = {
-  cpu: cpus()[0]?.model ?? "unknown",
-  cores: cpus().length,
-  memoryGiB: Math.round(totalmem() / 2 ** 30),
-  node: process.version,
-  platform: `${process.platform} ${process.arch}`,
-  load,
-};
 const run = { date: startedAt.toISOString(), revision: measuredRevision, machine, reports };
 console.log(formatReport(run));
 
-if (!values["no-json"]) {
-  const folder = new URL("../results/", import.meta.url);
-  mkdirSync(folder, { recursive: true });
-  const file = new URL(`resilience-${startedAt.toISOString().replaceAll(":", "-")}.json`, folder);
-  writeFileSync(file, `${JSON.stringify(run, null, 2)}\n`);
-  console.error(`raw results: ${fileURLToPath(file)}`);
-}
+if (!values["no-json"]) saveResults("resilience", startedAt, run);

@@ -1,12 +1,13 @@
 // Turns the children's JSON into the markdown report: one table, its footnotes, and the issue's goals.
+import { describeRun } from "../lib/environment.mjs";
+import { integer as ns, table, verdict } from "../lib/markdown.mjs";
 import { rows } from "./settings.mjs";
 
 /**
  * @typedef {import("./timing.mjs").ScenarioResult} ScenarioResult
  * @typedef {{ library: string, version: string, node: string, rounds: number, calls: number,
  *   config: string, notes: Record<string, string>, results: ScenarioResult[] }} LibraryReport
- * @typedef {{ cpu: string, cores: number, memoryGiB: number, node: string, platform: string,
- *   load: string }} Machine
+ * @typedef {import("../lib/environment.mjs").Machine} Machine
  */
 
 /** The issue's targets for @monarch/resilience. */
@@ -17,10 +18,8 @@ const goals = {
   failureNs: 2000,
 };
 
-const ns = (/** @type {number} */ value) => Math.round(value).toLocaleString("en-US");
 // Three decimals below 0.1, so that a small ratio does not print as 0.00.
 const ratio = (/** @type {number} */ value) => value.toFixed(Math.abs(value) < 0.1 ? 3 : 2);
-const verdict = (/** @type {boolean} */ met) => (met ? "**met**" : "**not met**");
 
 /**
  * Formats the report. The first library is the one under test; ratios compare its overhead with each
@@ -65,9 +64,7 @@ export function formatReport({ date, revision, machine, reports }) {
   }
 
   const out = [
-    `Run ${date} at commit ${revision} on ${machine.cpu}, ${machine.cores} cores, ` +
-      `${machine.memoryGiB} GiB, Node ${machine.node} (${machine.platform}), ` +
-      `load average ${machine.load} at the start.`,
+    describeRun(date, revision, machine),
     "",
     `ns/call: median of ${subject.rounds} rounds of ${subject.calls.toLocaleString("en-US")} sequential ` +
       "awaited calls, each library in its own process. Overhead: median over the rounds of each sample " +
@@ -132,22 +129,4 @@ function goalLines(subject, others, find) {
     );
   }
   return lines;
-}
-
-/**
- * A markdown table with padded columns, as Biome formats it, so the output can be pasted into the docs
- * unchanged: the first column left-aligned, the numbers right-aligned.
- * @param {string[]} header
- * @param {string[][]} body
- */
-function table(header, body) {
-  const widths = header.map((title, column) =>
-    Math.max(title.length, ...body.map((cells) => cells[column].length)),
-  );
-  const line = (/** @type {string[]} */ cells) =>
-    `| ${cells.map((cell, column) => (column === 0 ? cell.padEnd(widths[0]) : cell.padStart(widths[column]))).join(" | ")} |`;
-  const rule = widths.map((width, column) =>
-    column === 0 ? `:${"-".repeat(width - 1)}` : `${"-".repeat(width - 1)}:`,
-  );
-  return [line(header), line(rule), ...body.map(line)];
 }

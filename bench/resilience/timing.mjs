@@ -1,6 +1,7 @@
 // The measuring half of a child process: each library file builds its scenarios and hands them to
 // `runBenchmark`, which times them all the same way and prints one JSON document on stdout.
 import { parseArgs } from "node:util";
+import { median } from "../lib/stats.mjs";
 import { baselineOf, rows, sampling, samplingOptions } from "./settings.mjs";
 
 /** The protected operation of every happy path: as cheap as an async function gets. */
@@ -63,9 +64,6 @@ async function check(id, expect, attempt) {
   // The class, not `name`: cockatiel's errors keep the inherited name "Error".
   return expect === "refusal" ? Object(outcome.error).constructor.name : undefined;
 }
-
-/** The middle value (the upper one of an even count: no averaging). */
-const median = (/** @type {number[]} */ values) => [...values].sort((a, b) => a - b)[values.length >> 1];
 
 /**
  * Warms every scenario up, then takes `rounds` samples of each, and prints the results as JSON on

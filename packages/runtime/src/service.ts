@@ -1,4 +1,5 @@
 import { hostname } from "node:os";
+import { HEARTBEAT_KEY_PREFIX, LOG_RETENTION_DAYS, logStreamFor } from "@monarch/contracts";
 import { Watchdog } from "@monarch/resilience";
 import {
   closeClient,
@@ -89,7 +90,11 @@ export async function runService<Shape extends z.ZodRawShape>(
     }),
     name: instance,
   };
-  const logStream = new ValkeyLogStream({ connection, streamFor: dailyLogStream });
+  const logStream = new ValkeyLogStream({
+    connection,
+    streamFor: logStreamFor,
+    retentionDays: LOG_RETENTION_DAYS,
+  });
   const logger = createLogger({
     service: definition.name,
     instance,
@@ -109,6 +114,7 @@ export async function runService<Shape extends z.ZodRawShape>(
   const metrics = new Metrics(definition.name);
   const heartbeats = new ValkeyHeartbeatSink({
     client: valkey,
+    keyPrefix: HEARTBEAT_KEY_PREFIX,
     service: definition.name,
     instance,
     ttlMs: 3 * config.WATCHDOG_INTERVAL_MS,
@@ -161,11 +167,6 @@ export async function runService<Shape extends z.ZodRawShape>(
   );
   await lifecycle.run();
   return lifecycle;
-}
-
-/** `monarch:logs:YYYY-MM-DD`, one stream per UTC day. */
-function dailyLogStream(dayStart: Date): string {
-  return `monarch:logs:${dayStart.toISOString().slice(0, 10)}`;
 }
 
 export { ExitCode };

@@ -1,7 +1,8 @@
 import { type ChildProcess, spawn } from "node:child_process";
 import { randomUUID } from "node:crypto";
+import { HEARTBEAT_KEY_PREFIX } from "@monarch/contracts";
 import { builtEntry, findFreePort, until } from "@monarch/sandbox";
-import { closeClient, createClient } from "@monarch/valkey-client";
+import { closeClient, createClient, listLiveInstances } from "@monarch/valkey-client";
 import parsePrometheusTextFormat from "parse-prometheus-text-format";
 import { afterEach, beforeAll, describe, expect, inject, it } from "vitest";
 
@@ -163,8 +164,11 @@ describe("a service on the runtime", () => {
   });
 
   it("serves prom-client and OpenTelemetry metrics in one clean /metrics, and answers /healthz and /readyz", async () => {
-    const service = await startFixture({ HANDLER_MS: "0" });
+    const service = await startFixture({ HANDLER_MS: "0", WATCHDOG_INTERVAL_MS: "200" });
     await until(() => service.stdout.includes("service started"));
+    // Its watchdog's status is in Valkey for the status page.
+    const live = () => listLiveInstances(valkey(), "fixture", { keyPrefix: HEARTBEAT_KEY_PREFIX });
+    await until(async () => (await live()).some(({ instance }) => instance === service.instance));
     await valkey().xadd(service.stream, "*", "data", "{}");
     await until(() => service.stdout.includes('"msg":"handled"'));
     const base = `http://127.0.0.1:${service.port}`;
@@ -187,5 +191,6 @@ describe("a service on the runtime", () => {
     expect((await fetch(`${base}/nothing`)).status).toBe(404);
     service.child.kill("SIGTERM");
     expect((await service.exited).code).toBe(0);
+    expect((await live()).map(({ instance }) => instance)).not.toContain(service.instance);
   });
 });

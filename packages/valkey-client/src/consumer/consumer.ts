@@ -6,6 +6,8 @@ import { DATA_FIELD, fieldsToRecord, recordToFields } from "../entry.js";
 import { requireSameSlot } from "../keys.js";
 import { MessageValidationError, type StandardSchemaV1, validate } from "../schema.js";
 import { withConsumerSpan } from "../tracing.js";
+import { AckBatcher } from "./ack-batcher.js";
+import { Cancellation } from "./cancellation.js";
 import { claimIdleScript, deadLetterScript, reclaimOwnScript, renewLeaseScript } from "./scripts.js";
 
 /** One message handed to a handler. */
@@ -110,7 +112,8 @@ export class StreamConsumer<T> {
   private readonly deadLetterMaxLength: number;
   private readonly hooks: ConsumerHooks;
 
-  private readonly inFlight = new Map<string, { controller: AbortController; done: Promise<void> }>();
+  private readonly inFlight = new Map<string, { cancellation: Cancellation; done: Promise<void> }>();
+  private readonly acks: AckBatcher;
   private readonly retryTimers = new Map<string, NodeJS.Timeout>();
   /** Waiters for a free handler slot: the read loop, claims and retries. */
   private slotWaiters: Array<() => void> = [];
@@ -139,6 +142,7 @@ export class StreamConsumer<T> {
     this.deadLetterMaxLength = options.deadLetterMaxLength ?? 100_000;
     this.hooks = options.hooks ?? {};
     requireSameSlot("dead-lettering", [this.stream, this.deadLetterStream]);
+    this.acks = new AckBatcher(this.client, this.stream, this.group);
     this.blocking = duplicateForBlocking(this.client);
     this.blocking.on("error", (error: unknown) => this.hooks.onError?.(error));
   }
@@ -169,7 +173,7 @@ export class StreamConsumer<T> {
     });
     await Promise.race([Promise.allSettled([...this.inFlight.values()].map(({ done }) => done)), deadline]);
     clearTimeout(timer);
-    for (const { controller } of this.inFlight.values()) controller.abort(new Error("consumer stopped"));
+    for (const { cancellation } of this.inFlight.values()) cancellation.abort(new Error("consumer stopped"));
   }
 
   stats(): ConsumerStats {
@@ -278,15 +282,15 @@ export class StreamConsumer<T> {
   }
 
   private dispatch(delivery: Delivery): void {
-    const controller = new AbortController();
-    const done = this.handle(delivery, controller.signal).finally(() => {
+    const cancellation = new Cancellation();
+    const done = this.handle(delivery, cancellation).finally(() => {
       this.inFlight.delete(delivery.id);
       this.wakeSlotWaiters();
     });
-    this.inFlight.set(delivery.id, { controller, done });
+    this.inFlight.set(delivery.id, { cancellation, done });
   }
 
-  private async handle({ id, fields, deliveries }: Delivery, signal: AbortSignal): Promise<void> {
+  private async handle({ id, fields, deliveries }: Delivery, cancellation: Cancellation): Promise<void> {
     let message: T;
     try {
       message = await validate(this.schema, JSON.parse(fields[DATA_FIELD] ?? "null"), "invalid message");
@@ -298,7 +302,14 @@ export class StreamConsumer<T> {
     }
     try {
       await withConsumerSpan(this.stream, this.group, id, fields, () =>
-        this.handler({ id, message, deliveries, signal }),
+        this.handler({
+          id,
+          message,
+          deliveries,
+          get signal() {
+            return cancellation.signal;
+          },
+        }),
       );
     } catch (error) {
       this.counts.failed++;
@@ -310,7 +321,7 @@ export class StreamConsumer<T> {
       }
       return;
     }
-    await this.settle(() => this.client.xack(this.stream, this.group, id));
+    await this.settle(() => this.acks.ack(id));
     this.counts.handled++;
     this.hooks.onHandled?.(id, deliveries);
   }
@@ -372,7 +383,7 @@ export class StreamConsumer<T> {
         const lost = (await this.settle(() =>
           renewLeaseScript.run(this.client, [this.stream], [this.group, this.consumer, ...handling]),
         )) as string[] | undefined;
-        for (const id of lost ?? []) this.inFlight.get(id)?.controller.abort(new Error("lease lost"));
+        for (const id of lost ?? []) this.inFlight.get(id)?.cancellation.abort(new Error("lease lost"));
       }
       await this.claimIdle();
     } finally {
