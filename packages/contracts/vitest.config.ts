@@ -1,11 +1,3 @@
-import { defineConfig } from "vitest/config";
+import { packageTestConfig } from "../../vitest.shared.js";
 
-export default defineConfig({
-  test: {
-    include: ["test/**/*.test.ts"],
-    reporters: ["default", "json"],
-    outputFile: { json: ".test-results/vitest.json" },
-    testTimeout: 60_000,
-    hookTimeout: 60_000,
-  },
-});
+export default packageTestConfig();
