@@ -112,6 +112,16 @@ export async function runService<Shape extends z.ZodRawShape>(
     },
   });
   const metrics = new Metrics(definition.name);
+  metrics.observedCounter({
+    name: "monarch_log_lines_dropped_total",
+    help: "Log lines dropped because Valkey was unreachable or behind and the buffer was full.",
+    observe: () => logStream.dropped,
+  });
+  metrics.observedGauge({
+    name: "monarch_log_lines_buffered",
+    help: "Log lines waiting to be stored in Valkey.",
+    observe: () => logStream.pending,
+  });
   const heartbeats = new ValkeyHeartbeatSink({
     client: valkey,
     keyPrefix: HEARTBEAT_KEY_PREFIX,

@@ -32,6 +32,27 @@ describe("Metrics", () => {
   });
 });
 
+describe("observed metrics", () => {
+  it("report a count kept elsewhere at each scrape, never letting a counter go down", async () => {
+    const metrics = new Metrics("test");
+    let dropped = 3;
+    let buffered = 7;
+    metrics.observedCounter({ name: "lines_dropped_total", help: "x", observe: () => dropped });
+    metrics.observedGauge({ name: "lines_buffered", help: "x", observe: () => buffered });
+    const read = async (name: string) =>
+      parsePrometheusTextFormat(await metrics.render()).find((family) => family.name === name)?.metrics[0]
+        ?.value;
+    expect(await read("lines_dropped_total")).toBe("3");
+    dropped = 5;
+    buffered = 0;
+    expect(await read("lines_dropped_total")).toBe("5");
+    expect(await read("lines_buffered")).toBe("0");
+    dropped = 1; // a source that restarted its count: the counter stays where it was
+    expect(await read("lines_dropped_total")).toBe("5");
+    await metrics.shutdown();
+  });
+});
+
 describe("prettyLine", () => {
   it("turns a JSON line into a short human line with the extra fields", () => {
     const line = JSON.stringify({

@@ -14,6 +14,13 @@ interface MetricOptions<Label extends string> {
   readonly labelNames?: readonly Label[];
 }
 
+/** A value read at scrape time, e.g. a count another object keeps. */
+interface ObservedMetricOptions {
+  readonly name: string;
+  readonly help: string;
+  readonly observe: () => number;
+}
+
 /** Units Prometheus wants in base form: seconds and bytes, not milliseconds or kilobytes. */
 const NON_BASE_UNITS =
   /_(milliseconds|millis|ms|microseconds|us|minutes|hours|kilobytes|kb|megabytes|mb)(_total)?$/;
@@ -44,6 +51,35 @@ export class Metrics {
   gauge<Label extends string = never>(options: MetricOptions<Label>): Gauge<Label> {
     checkName(options.name, "gauge");
     return new Gauge({ ...options, labelNames: options.labelNames ?? [], registers: [this.registry] });
+  }
+
+  /** A counter whose total is read from elsewhere at every scrape; it must never go down. */
+  observedCounter(options: ObservedMetricOptions): Counter {
+    checkName(options.name, "counter");
+    let reported = 0;
+    return new Counter({
+      name: options.name,
+      help: options.help,
+      registers: [this.registry],
+      collect() {
+        const total = options.observe();
+        if (total > reported) this.inc(total - reported);
+        reported = Math.max(reported, total);
+      },
+    });
+  }
+
+  /** A gauge read from elsewhere at every scrape. */
+  observedGauge(options: ObservedMetricOptions): Gauge {
+    checkName(options.name, "gauge");
+    return new Gauge({
+      name: options.name,
+      help: options.help,
+      registers: [this.registry],
+      collect() {
+        this.set(options.observe());
+      },
+    });
   }
 
   histogram<Label extends string = never>(
