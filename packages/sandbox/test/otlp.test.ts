@@ -1,7 +1,6 @@
 import { spawn } from "node:child_process";
 import { once } from "node:events";
 import { dirname, join } from "node:path";
-import type { Readable } from "node:stream";
 import { fileURLToPath } from "node:url";
 import { gzipSync } from "node:zlib";
 import { context, SpanKind, SpanStatusCode, trace } from "@opentelemetry/api";
@@ -43,6 +42,7 @@ import {
   uintField,
   varint,
 } from "./support/protobuf-writer.js";
+import { watch } from "./support/watch.js";
 
 type ExporterConfig = NonNullable<ConstructorParameters<typeof JsonExporter>[0]>;
 // The exporters type `compression` with an enum from @opentelemetry/otlp-exporter-base, a package they do
@@ -543,38 +543,6 @@ describe("formatTrace", () => {
     );
   });
 });
-
-/** The text a stream has written so far, and a wait for a pattern to appear in it. */
-function watch(stream: Readable): {
-  text: () => string;
-  waitFor: (pattern: RegExp) => Promise<RegExpExecArray>;
-} {
-  let text = "";
-  const listeners = new Set<() => void>();
-  stream.setEncoding("utf8").on("data", (chunk: string) => {
-    text += chunk;
-    for (const listener of [...listeners]) listener();
-  });
-  return {
-    text: () => text,
-    waitFor: (pattern) =>
-      new Promise((resolve, reject) => {
-        const timer = setTimeout(() => {
-          listeners.delete(check);
-          reject(new Error(`${pattern} did not appear in:\n${text}`));
-        }, 15_000);
-        const check = () => {
-          const match = pattern.exec(text);
-          if (!match) return;
-          clearTimeout(timer);
-          listeners.delete(check);
-          resolve(match);
-        };
-        listeners.add(check);
-        check();
-      }),
-  };
-}
 
 describe("the collector CLI", () => {
   let cli: string;

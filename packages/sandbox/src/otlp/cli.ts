@@ -2,24 +2,14 @@
 // Runs the trace collector by hand and prints each trace as a tree once it is complete:
 //   node packages/sandbox/dist/otlp/cli.js [--port 4318]
 // then run a service with OTEL_EXPORTER_OTLP_ENDPOINT set to the URL it prints.
-import { parseArgs } from "node:util";
+import { portOption } from "../http/port-option.js";
 import { startOtlpReceiver, TRACES_PATH } from "./receiver.js";
 import { SettledTraces } from "./settled-traces.js";
 import { formatTrace } from "./summary.js";
 
 const USAGE = "usage: collector [--port 4318]  (port 0 picks a free one)";
 
-function portFromArgs(): number | undefined {
-  try {
-    const { values } = parseArgs({ options: { port: { type: "string", default: "4318" } } });
-    const port = Number(values.port);
-    return /^\d{1,5}$/.test(values.port) && port <= 65_535 ? port : undefined;
-  } catch {
-    return undefined;
-  }
-}
-
-const port = portFromArgs();
+const port = portOption(4318);
 if (port === undefined) {
   console.error(USAGE);
   process.exit(2);

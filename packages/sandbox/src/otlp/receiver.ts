@@ -1,7 +1,8 @@
-import { createServer, type IncomingMessage, type OutgoingHttpHeaders, type ServerResponse } from "node:http";
-import type { AddressInfo } from "node:net";
+import type { IncomingMessage, OutgoingHttpHeaders, ServerResponse } from "node:http";
 import { promisify } from "node:util";
 import { gunzip } from "node:zlib";
+import { listenOnLoopback } from "../http/loopback-server.js";
+import { BodyTooLargeError, readBody } from "../http/read-body.js";
 import { decodeJsonTraces } from "./decode-json.js";
 import { decodeProtobufTraces } from "./decode-protobuf.js";
 import { type CollectedSpan, OtlpDecodeError } from "./span.js";
@@ -58,7 +59,7 @@ const gunzipAsync = promisify(gunzip);
  * bodies are one line of plain text, which is what exporters log.
  */
 export function startOtlpReceiver(options: OtlpReceiverOptions): Promise<OtlpReceiver> {
-  const server = createServer((request, response) => {
+  return listenOnLoopback((request, response) => {
     receive(request, response, options.onSpans).catch((error: unknown) => {
       const { status, message, headers } =
         error instanceof HttpError ? error : new HttpError(500, `collector failed: ${String(error)}`);
@@ -66,23 +67,7 @@ export function startOtlpReceiver(options: OtlpReceiverOptions): Promise<OtlpRec
         .writeHead(status, { ...headers, "content-type": "text/plain; charset=utf-8" })
         .end(`${message}\n`);
     });
-  });
-  return new Promise((resolve, reject) => {
-    server.once("error", reject);
-    server.listen(options.port, "127.0.0.1", () => {
-      server.off("error", reject);
-      const { port } = server.address() as AddressInfo;
-      resolve({
-        url: `http://127.0.0.1:${port}`,
-        close: () =>
-          new Promise<void>((closed) => {
-            server.close(() => closed());
-            // Exporters keep their connections alive; without this, close() would wait for them to time out.
-            server.closeAllConnections();
-          }),
-      });
-    });
-  });
+  }, options.port);
 }
 
 async function receive(
@@ -109,7 +94,9 @@ async function receive(
   if (encoding !== "identity" && encoding !== "gzip") {
     throw new HttpError(415, `unsupported content encoding "${encoding}": send gzip or identity`);
   }
-  const received = await readBody(request);
+  const received = await readBody(request, MAX_BODY_BYTES).catch((error: unknown) => {
+    throw error instanceof BodyTooLargeError ? tooLarge() : error;
+  });
   const body = encoding === "gzip" ? await decompress(received) : received;
   let spans: CollectedSpan[];
   try {
@@ -127,20 +114,6 @@ async function receive(
 function tooLarge(): HttpError {
   // Closing the connection spares reading the rest of a body nobody wants.
   return new HttpError(413, `body larger than ${MAX_BODY_BYTES} bytes`, { connection: "close" });
-}
-
-function readBody(request: IncomingMessage): Promise<Buffer> {
-  return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    let size = 0;
-    request.on("data", (chunk: Buffer) => {
-      size += chunk.length;
-      if (size <= MAX_BODY_BYTES) chunks.push(chunk);
-      else reject(tooLarge());
-    });
-    request.once("end", () => resolve(Buffer.concat(chunks)));
-    request.once("error", reject);
-  });
 }
 
 async function decompress(body: Buffer): Promise<Buffer> {
