@@ -59,6 +59,7 @@ describe("the published package", () => {
     expect(files).toContain("package/dist/cjs/package.json");
     expect(files).toContain("package/README.md");
     expect(files).toContain("package/CHANGELOG.md");
+    expect(files).toContain("package/LICENSE");
     expect(files.filter((file) => file.includes("/src/") || file.includes("/test/"))).toEqual([]);
   });
 
