@@ -11,7 +11,7 @@ import {
   ValkeyHeartbeatSink,
 } from "@monarch/valkey-client";
 import { z } from "zod";
-import { ConfigError, loadConfig } from "./config.js";
+import { ConfigError, loadConfig, secret } from "./config.js";
 import { HealthServer, type ReadinessCheck } from "./http/health-server.js";
 import { ExitCode, Lifecycle, type ServicePart } from "./lifecycle/lifecycle.js";
 import { createLogger, type Logger } from "./logging/logger.js";
@@ -21,7 +21,8 @@ import { stopTracing } from "./tracing/sdk.js";
 
 /** Variables every service reads, beside its own. */
 export const commonEnv = {
-  VALKEY_URL: z.string().optional(),
+  // A URL may carry a password: kept out of errors and scrubbed from logs.
+  VALKEY_URL: secret(z.string().optional()),
   VALKEY_CLUSTER_NODES: z.string().optional(),
   LOG_LEVEL: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
   METRICS_PORT: z.coerce.number().int().min(0).max(65_535).default(9464),
@@ -156,6 +157,16 @@ export async function runService<Shape extends z.ZodRawShape>(
   };
 
   const lifecycle = new Lifecycle({ logger, shutdownTimeoutMs: config.SHUTDOWN_TIMEOUT_MS, exit });
+  let ownParts: ServicePart[];
+  try {
+    ownParts = await definition.parts(context);
+  } catch (error) {
+    // Nothing started yet, but the connections are open and would keep the process alive.
+    logger.fatal({ err: error }, "could not set the service up");
+    await Promise.all([closeClient(valkey), logStream.close(2_000)]);
+    exit(ExitCode.failed);
+    throw error;
+  }
   lifecycle.add(
     { name: "logs", stop: () => logStream.close() },
     { name: "tracing", stop: () => stopTracing() },
@@ -173,7 +184,7 @@ export async function runService<Shape extends z.ZodRawShape>(
         await heartbeats.remove(); // gone from the status page at once, not after the TTL
       },
     },
-    ...(await definition.parts(context)),
+    ...ownParts,
   );
   await lifecycle.run();
   return lifecycle;

@@ -53,7 +53,10 @@ export function normaliseUrl(url: string): string {
   try {
     parsed = new URL(url);
   } catch {
-    throw new InvalidValkeyEndpointError(`not a URL: "${url}" (expected e.g. valkey://localhost:6379)`);
+    // The text is not echoed: a URL may carry a password.
+    throw new InvalidValkeyEndpointError(
+      "the Valkey URL cannot be parsed (expected e.g. valkey://localhost:6379)",
+    );
   }
   const protocols: Record<string, string> = {
     "valkey:": "redis:",

@@ -30,6 +30,11 @@ describe("endpoints", () => {
       ),
     );
     expect(() => normaliseUrl("cache:6379:x")).toThrow(InvalidValkeyEndpointError);
+    expect(() => normaliseUrl("redis://:s3cret-pass@cache:63x9")).toThrow(
+      new InvalidValkeyEndpointError(
+        "the Valkey URL cannot be parsed (expected e.g. valkey://localhost:6379)",
+      ),
+    );
     expect(() => createClient({ endpoint: { clusterNodes: [] } })).toThrow("cluster endpoint lists no nodes");
   });
 

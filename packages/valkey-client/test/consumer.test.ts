@@ -197,6 +197,28 @@ describe.each(deployments)("consumer group on a $name", ({ endpoint }) => {
     await stopAll();
   });
 
+  it("does not acknowledge an entry another consumer took over while it was handled", async () => {
+    let finish: () => void = () => {};
+    const { client, stream, producer, consume, stopAll } = setup({
+      handler: () =>
+        new Promise<void>((resolve) => {
+          finish = resolve;
+        }),
+    });
+    const consumer = consume({ consumer: "slow" });
+    await consumer.start();
+    const id = await producer.append({ n: 1 });
+    await until(() => consumer.stats().inFlight === 1);
+    // Presumed dead, its entry goes to another consumer, whose attempt may still fail.
+    await client.xclaim(stream, "workers", "successor", 0, id);
+    finish();
+    await until(() => consumer.stats().inFlight === 0);
+    expect(consumer.stats().handled).toBe(0);
+    const pending = (await client.xpending(stream, "workers", "-", "+", 10)) as Array<[string, string]>;
+    expect(pending.map(([pendingId, owner]) => [pendingId, owner])).toEqual([[id, "successor"]]);
+    await stopAll();
+  });
+
   it("keeps the lease of a slow handler, so nobody else takes its entry", async () => {
     const starts: string[] = [];
     let finish: () => void = () => {};

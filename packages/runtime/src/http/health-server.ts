@@ -40,7 +40,10 @@ export class HealthServer {
   async start(): Promise<number> {
     await new Promise<void>((resolve, reject) => {
       this.server.once("error", reject);
-      this.server.listen(this.options.port, this.options.host ?? "0.0.0.0", () => resolve());
+      this.server.listen(this.options.port, this.options.host ?? "0.0.0.0", () => {
+        this.server.off("error", reject);
+        resolve();
+      });
     });
     return (this.server.address() as AddressInfo).port;
   }
@@ -55,8 +58,9 @@ export class HealthServer {
     if (request.method !== "GET" && request.method !== "HEAD") {
       send(response, 405, { status: "error", error: "only GET and HEAD" });
     } else if (path === "/metrics") {
+      const text = await this.options.metrics.render();
       response.writeHead(200, { "content-type": this.options.metrics.contentType });
-      response.end(await this.options.metrics.render());
+      response.end(text);
     } else if (path === "/healthz") {
       const alive = this.options.alive();
       send(response, alive ? 200 : 503, { status: alive ? "ok" : "stuck" });

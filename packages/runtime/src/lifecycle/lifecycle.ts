@@ -28,8 +28,8 @@ export const ExitCode = {
 /**
  * Starts a service's parts in order and stops them in reverse on SIGTERM or SIGINT, within a
  * deadline; a second signal ends the process at once. An uncaught error is logged and stops the
- * service with a failure code. Stopping always ends with the logs flushed, because the log stream is
- * the first part started and so the last stopped.
+ * service with a failure code. Stopping always ends with the logs flushed: the log stream is the first
+ * part started, so the last stopped, and it gets a moment of its own even past the deadline.
  */
 export class Lifecycle {
   private readonly parts: ServicePart[] = [];
@@ -93,24 +93,40 @@ export class Lifecycle {
     // The logger's own part stops last; say it before it goes.
     this.logger.info({ reason, deadlineMs: this.shutdownTimeoutMs }, "stopping");
     let code: number = ExitCode.stopped;
-    for (const part of [...this.started].reverse()) {
-      if (part === this.started[0]) {
-        this.logger.info({ tookMs: Date.now() - startedAt, code }, "stopped");
-      }
+    const [logs, ...rest] = this.started;
+    for (const part of rest.reverse()) {
+      if (deadline.aborted) break;
       try {
         await Promise.race([part.stop?.(deadline), whenAborted(deadline)]);
         if (deadline.aborted) {
           this.logger.error({ part: part.name }, "stop deadline passed");
           code = ExitCode.failed;
-          break;
         }
       } catch (error) {
         this.logger.error({ err: error, part: part.name }, "part failed to stop");
         code = ExitCode.failed;
       }
     }
+    this.logger.info({ tookMs: Date.now() - startedAt, code }, "stopped");
+    // The logs stop last, and even past the deadline get a moment of their own to flush: they are
+    // what explains a slow stop.
+    try {
+      await Promise.race([
+        logs?.stop?.(AbortSignal.timeout(LOG_FLUSH_ALLOWANCE_MS)),
+        delay(LOG_FLUSH_ALLOWANCE_MS),
+      ]);
+    } catch {
+      code = ExitCode.failed;
+    }
     return code;
   }
+}
+
+/** Time the logs get to flush after the other parts stopped, even when the stop deadline passed. */
+const LOG_FLUSH_ALLOWANCE_MS = 2_000;
+
+function delay(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms).unref());
 }
 
 function whenAborted(signal: AbortSignal): Promise<void> {

@@ -142,7 +142,7 @@ export class StreamConsumer<T> {
     this.deadLetterMaxLength = options.deadLetterMaxLength ?? 100_000;
     this.hooks = options.hooks ?? {};
     requireSameSlot("dead-lettering", [this.stream, this.deadLetterStream]);
-    this.acks = new AckBatcher(this.client, this.stream, this.group);
+    this.acks = new AckBatcher(this.client, this.stream, this.group, this.consumer);
     this.blocking = duplicateForBlocking(this.client);
     this.blocking.on("error", (error: unknown) => this.hooks.onError?.(error));
   }
@@ -254,8 +254,7 @@ export class StreamConsumer<T> {
         await this.freeSlot();
         if (this.stopping) return;
         const delivery = await this.reclaimOwn(id);
-        if (delivery) this.dispatch(delivery);
-        else await this.client.xack(this.stream, this.group, id); // deleted from the stream meanwhile
+        if (delivery) this.dispatchOrBury(delivery);
       }
       if (pending.length < CLAIM_BATCH) return;
     }
@@ -264,8 +263,11 @@ export class StreamConsumer<T> {
   private async reclaimOwn(id: string): Promise<Delivery | undefined> {
     const reply = (await reclaimOwnScript.run(this.client, [this.stream], [this.group, this.consumer, id])) as
       | [string[], number]
-      | null;
-    return reply ? { id, fields: fieldsToRecord(reply[0]), deliveries: reply[1] } : undefined;
+      | "gone"
+      | "taken";
+    return typeof reply === "string"
+      ? undefined
+      : { id, fields: fieldsToRecord(reply[0]), deliveries: reply[1] };
   }
 
   /** Resolves when fewer than `concurrency` entries are being handled (or the consumer stops). */
@@ -281,10 +283,25 @@ export class StreamConsumer<T> {
     for (const wake of waiters) wake();
   }
 
+  /**
+   * Dispatches an entry taken back after its owner stopped, unless it already had every delivery it
+   * may: an entry that every consumer died on (a poison pill that crashes its worker) is not handed to
+   * another worker to crash it too.
+   */
+  private dispatchOrBury(delivery: Delivery): void {
+    if (delivery.deliveries <= this.maxDeliveries) {
+      this.dispatch(delivery);
+      return;
+    }
+    const attempts = delivery.deliveries - 1;
+    const reason = `every consumer that took it stopped before finishing (${attempts} deliveries)`;
+    void this.deadLetter(delivery.id, delivery.fields, attempts, "max-deliveries", reason);
+  }
+
   private dispatch(delivery: Delivery): void {
     const cancellation = new Cancellation();
     const done = this.handle(delivery, cancellation).finally(() => {
-      this.inFlight.delete(delivery.id);
+      if (this.inFlight.get(delivery.id)?.cancellation === cancellation) this.inFlight.delete(delivery.id);
       this.wakeSlotWaiters();
     });
     this.inFlight.set(delivery.id, { cancellation, done });
@@ -321,7 +338,9 @@ export class StreamConsumer<T> {
       }
       return;
     }
-    await this.settle(() => this.acks.ack(id));
+    // Counted as handled only once acknowledged: an entry whose ack failed, or that another consumer
+    // took over meanwhile, will be handled again.
+    if (!(await this.settle(() => this.acks.ack(id)))) return;
     this.counts.handled++;
     this.hooks.onHandled?.(id, deliveries);
   }
@@ -331,7 +350,7 @@ export class StreamConsumer<T> {
     const delayMs = this.retryBackoff(deliveries, 0, Math.random);
     const timer = setTimeout(async () => {
       this.retryTimers.delete(id);
-      if (this.stopping) return;
+      if (this.stopping || this.inFlight.has(id)) return;
       await this.freeSlot();
       const delivery = await this.settle(() => this.reclaimOwn(id));
       if (delivery && !this.stopping) this.dispatch(delivery);
@@ -378,7 +397,8 @@ export class StreamConsumer<T> {
     if (this.stopping || this.maintaining) return;
     this.maintaining = true;
     try {
-      const handling = [...this.inFlight.keys()];
+      // Entries waiting out a retry backoff are still this consumer's: their leases are kept too.
+      const handling = [...this.inFlight.keys(), ...this.retryTimers.keys()];
       if (handling.length > 0) {
         const lost = (await this.settle(() =>
           renewLeaseScript.run(this.client, [this.stream], [this.group, this.consumer, ...handling]),
@@ -406,15 +426,9 @@ export class StreamConsumer<T> {
       if (!reply) return;
       const [next, entries] = reply;
       for (const [id, fields, deliveries] of entries) {
-        if (this.inFlight.has(id)) continue;
-        if (deliveries > this.maxDeliveries) {
-          // An entry that every consumer died on (a poison pill that crashes its worker) is not
-          // handed to another worker to crash it too.
-          const reason = `every consumer that took it stopped before finishing (${deliveries - 1} deliveries)`;
-          void this.deadLetter(id, fieldsToRecord(fields), deliveries - 1, "max-deliveries", reason);
-        } else {
-          this.dispatch({ id, fields: fieldsToRecord(fields), deliveries });
-        }
+        // Its own entries being handled or waiting out a backoff are not started a second time.
+        if (this.inFlight.has(id) || this.retryTimers.has(id)) continue;
+        this.dispatchOrBury({ id, fields: fieldsToRecord(fields), deliveries });
       }
       if (next === "0-0") return;
       start = next;

@@ -52,13 +52,35 @@ return lost
 
 /**
  * Takes back one of this consumer's own entries for another attempt, counting a delivery, if it still
- * owns it. KEYS: stream. ARGV: group, consumer, id.
- * Returns { fields, deliveries } or false when the entry is gone or owned by someone else.
+ * owns it. An entry deleted from the stream meanwhile is taken out of the pending list.
+ * KEYS: stream. ARGV: group, consumer, id.
+ * Returns { fields, deliveries }, "gone" (acknowledged or deleted) or "taken" (another consumer owns it).
  */
 export const reclaimOwnScript = new LuaScript(`
 local info = redis.call('XPENDING', KEYS[1], ARGV[1], ARGV[3], ARGV[3], 1)
-if #info == 0 or info[1][2] ~= ARGV[2] then return false end
+if #info == 0 then return 'gone' end
+if info[1][2] ~= ARGV[2] then return 'taken' end
 local claimed = redis.call('XCLAIM', KEYS[1], ARGV[1], ARGV[2], 0, ARGV[3])
-if #claimed == 0 or not claimed[1][2] then return false end
+if #claimed == 0 or not claimed[1][2] then
+  redis.call('XACK', KEYS[1], ARGV[1], ARGV[3])
+  return 'gone'
+end
 return { claimed[1][2], info[1][4] + 1 }
+`);
+
+/**
+ * Acknowledges the entries this consumer still owns; one that another consumer took over (this one was
+ * presumed dead) is left for its new owner, whose attempt may yet fail and need the entry.
+ * KEYS: stream. ARGV: group, consumer, ids... Returns the ids acknowledged.
+ */
+export const ackOwnScript = new LuaScript(`
+local acked = {}
+for index = 3, #ARGV do
+  local info = redis.call('XPENDING', KEYS[1], ARGV[1], ARGV[index], ARGV[index], 1)
+  if #info == 1 and info[1][2] == ARGV[2] then
+    redis.call('XACK', KEYS[1], ARGV[1], ARGV[index])
+    acked[#acked + 1] = ARGV[index]
+  end
+end
+return acked
 `);
