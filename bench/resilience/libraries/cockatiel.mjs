@@ -9,27 +9,11 @@ import {
   timeout,
   wrap,
 } from "cockatiel";
+import { policyScenarios } from "../policy-scenarios.mjs";
 import { settings } from "../settings.mjs";
-import { failing, noop, runBenchmark } from "../timing.mjs";
+import { runBenchmark } from "../timing.mjs";
 
-const { consecutiveFailures: threshold, openDurationMs, maxAttempts, timeoutMs, neverTrip } = settings;
-
-/** @param {number} [trip] consecutive failures that open the breaker */
-const breaker = (trip = threshold) =>
-  circuitBreaker(handleAll, { halfOpenAfter: openDurationMs, breaker: new ConsecutiveBreaker(trip) });
-// cockatiel's maxAttempts counts retries only, not the first attempt.
-const retryPolicy = () => retry(handleAll, { maxAttempts: maxAttempts - 1 });
-const timeoutPolicy = () => timeout(timeoutMs, TimeoutStrategy.Aggressive);
-
-// One policy instance per scenario, so no scenario inherits another's state.
-const closed = breaker();
-const retrying = retryPolicy();
-const timed = timeoutPolicy();
-const timedBreaker = wrap(timeoutPolicy(), breaker());
-const composed = wrap(timeoutPolicy(), retryPolicy(), breaker());
-const neverTripping = breaker(neverTrip);
-const isolated = breaker();
-isolated.isolate();
+const { consecutiveFailures: threshold, openDurationMs, maxAttempts, timeoutMs } = settings;
 
 await runBenchmark({
   library: "cockatiel",
@@ -39,13 +23,12 @@ await runBenchmark({
     `retry(handleAll, { maxAttempts: ${maxAttempts - 1} }) (retries after the first attempt), ` +
     `timeout(${timeoutMs}, TimeoutStrategy.Aggressive), wrap(timeout, breaker), wrap(timeout, retry, breaker); ` +
     "open circuit: breaker.isolate()",
-  scenarios: {
-    breaker: () => closed.execute(noop),
-    retry: () => retrying.execute(noop),
-    timeout: () => timed.execute(noop),
-    "timeout+breaker": () => timedBreaker.execute(noop),
-    "timeout+retry+breaker": () => composed.execute(noop),
-    failure: () => neverTripping.execute(failing),
-    open: () => isolated.execute(noop),
-  },
+  scenarios: policyScenarios({
+    breaker: (trip) =>
+      circuitBreaker(handleAll, { halfOpenAfter: openDurationMs, breaker: new ConsecutiveBreaker(trip) }),
+    // cockatiel's maxAttempts counts retries only, not the first attempt.
+    retry: () => retry(handleAll, { maxAttempts: maxAttempts - 1 }),
+    timeout: () => timeout(timeoutMs, TimeoutStrategy.Aggressive),
+    compose: wrap,
+  }),
 });

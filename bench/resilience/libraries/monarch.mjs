@@ -1,26 +1,11 @@
 // @monarch/resilience scenarios, run in a child process of the driver.
 import { createRequire } from "node:module";
 import { CircuitBreaker, consecutiveFailures, pipeline, retry, timeout } from "@monarch/resilience";
+import { policyScenarios } from "../policy-scenarios.mjs";
 import { settings } from "../settings.mjs";
-import { failing, noop, runBenchmark } from "../timing.mjs";
+import { runBenchmark } from "../timing.mjs";
 
-const { consecutiveFailures: threshold, openDurationMs, maxAttempts, timeoutMs, neverTrip } = settings;
-
-/** @param {number} [trip] consecutive failures that open the breaker */
-const breaker = (trip = threshold) =>
-  new CircuitBreaker({ trip: consecutiveFailures(trip), openDuration: openDurationMs });
-const retryPolicy = () => retry({ maxAttempts });
-const timeoutPolicy = () => timeout(timeoutMs, { strategy: "aggressive" });
-
-// One policy instance per scenario, so no scenario inherits another's state.
-const closed = breaker();
-const retrying = retryPolicy();
-const timed = timeoutPolicy();
-const timedBreaker = pipeline(timeoutPolicy(), breaker());
-const composed = pipeline(timeoutPolicy(), retryPolicy(), breaker());
-const neverTripping = breaker(neverTrip);
-const isolated = breaker();
-isolated.isolate();
+const { consecutiveFailures: threshold, openDurationMs, maxAttempts, timeoutMs } = settings;
 
 await runBenchmark({
   library: "@monarch/resilience",
@@ -29,13 +14,10 @@ await runBenchmark({
     `CircuitBreaker({ trip: consecutiveFailures(${threshold}), openDuration: ${openDurationMs} }), ` +
     `retry({ maxAttempts: ${maxAttempts} }), timeout(${timeoutMs}, { strategy: "aggressive" }), ` +
     "pipeline(timeout, breaker), pipeline(timeout, retry, breaker); open circuit: breaker.isolate()",
-  scenarios: {
-    breaker: () => closed.execute(noop),
-    retry: () => retrying.execute(noop),
-    timeout: () => timed.execute(noop),
-    "timeout+breaker": () => timedBreaker.execute(noop),
-    "timeout+retry+breaker": () => composed.execute(noop),
-    failure: () => neverTripping.execute(failing),
-    open: () => isolated.execute(noop),
-  },
+  scenarios: policyScenarios({
+    breaker: (trip) => new CircuitBreaker({ trip: consecutiveFailures(trip), openDuration: openDurationMs }),
+    retry: () => retry({ maxAttempts }),
+    timeout: () => timeout(timeoutMs, { strategy: "aggressive" }),
+    compose: pipeline,
+  }),
 });
