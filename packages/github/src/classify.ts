@@ -101,7 +101,7 @@ function isTimeout(failure: FailedRequest, cause: unknown): boolean {
 }
 
 /** Replaces every occurrence of `secret` in a text that will be kept (messages, reasons). */
-export function secretScrubber(secret: string): (text: string) => string {
+export function credentialScrubber(secret: string): (text: string) => string {
   return (text) => (secret === "" ? text : text.replaceAll(secret, "[REDACTED]"));
 }
 

@@ -1,6 +1,6 @@
 import { createAppAuth } from "@octokit/auth-app";
 import { Octokit } from "@octokit/rest";
-import { classifyFailure, secretScrubber } from "./classify.js";
+import { classifyFailure, credentialScrubber } from "./classify.js";
 import { GitHubError } from "./errors.js";
 import { RateLimitState } from "./rate-limit-state.js";
 
@@ -45,7 +45,7 @@ export function createGitHubClient(options: GitHubClientOptions): GitHubClient {
   const now = options.now ?? Date.now;
   const timeoutMs = options.timeoutMs ?? 30_000;
   const { credentials } = options;
-  const scrub = secretScrubber(credentials.type === "token" ? credentials.token : credentials.privateKey);
+  const scrub = credentialScrubber(credentials.type === "token" ? credentials.token : credentials.privateKey);
   const octokit = new Octokit({
     ...(credentials.type === "token"
       ? { auth: credentials.token }

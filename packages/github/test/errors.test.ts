@@ -1,7 +1,7 @@
 import { inspect } from "node:util";
 import { type GitHubSimulator, startGitHubSimulator } from "@monarch/sandbox";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { classifyFailure, secretScrubber } from "../src/classify.js";
+import { classifyFailure, credentialScrubber } from "../src/classify.js";
 import {
   createGitHubClient,
   type GitHubClient,
@@ -235,7 +235,7 @@ describe("secrets", () => {
       message: `Bad credentials: ${TOKEN}`,
       response: { headers: {}, data: { message: `Bad credentials: ${TOKEN}` } },
     };
-    const error = classifyFailure(echo, { method: "GET", route: "/user" }, NOW, secretScrubber(TOKEN));
+    const error = classifyFailure(echo, { method: "GET", route: "/user" }, NOW, credentialScrubber(TOKEN));
     expect(error).toMatchObject({ reason: "authentication failed: Bad credentials: [REDACTED]" });
     expect(inspect(error, { depth: 20 })).not.toContain(TOKEN);
   });
