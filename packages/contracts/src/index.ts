@@ -49,6 +49,7 @@ export {
   RequestOptions,
   requestFingerprint,
 } from "./migration-request.js";
+export { MIGRATION_STAGES, MigrationStatus } from "./migration-status.js";
 export {
   CONSUMER_GROUPS,
   EVENTS_DEAD_LETTER_STREAM,
@@ -61,6 +62,7 @@ export {
   logStreamFor,
   MIGRATIONS_DEAD_LETTER_STREAM,
   MIGRATIONS_STREAM,
+  migrationRecordKeys,
   retainedLogStreams,
 } from "./names.js";
 export {

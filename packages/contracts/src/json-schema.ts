@@ -4,11 +4,13 @@ import { MigrationEvent } from "./events.js";
 import { HeartbeatRecord } from "./heartbeat.js";
 import { LogEntry } from "./log-entry.js";
 import { MigrationRequested, MigrationRequestPayload, NormalisedRequest } from "./migration-request.js";
+import { MigrationStatus } from "./migration-status.js";
 
 const contracts = {
   MigrationRequestPayload,
   NormalisedRequest,
   MigrationRequested,
+  MigrationStatus,
   MigrationEvent,
   DeadLetterEntry,
   LogEntry,

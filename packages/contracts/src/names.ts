@@ -9,6 +9,22 @@
 export const MIGRATIONS_STREAM = "{monarch:migrations}";
 export const MIGRATIONS_DEAD_LETTER_STREAM = "{monarch:migrations}:dead";
 
+/**
+ * What is kept of each request beside the migrations stream, in its slot, so that ingest's admission
+ * appends the entry and writes these in one atomic script:
+ * - `status`: the request's `MigrationStatus` as JSON;
+ * - `payload`: the raw payload as it arrived, for replay;
+ * - `fingerprint`: the id of the request accepted with this `requestFingerprint` within the duplicate
+ *   window;
+ * - `idempotency`: the outcome recorded for an HTTP `Idempotency-Key` (by its digest).
+ */
+export const migrationRecordKeys = {
+  status: (requestId: string) => `${MIGRATIONS_STREAM}:status:${requestId}`,
+  payload: (requestId: string) => `${MIGRATIONS_STREAM}:payload:${requestId}`,
+  fingerprint: (fingerprint: string) => `${MIGRATIONS_STREAM}:fingerprint:${fingerprint}`,
+  idempotency: (keyDigest: string) => `${MIGRATIONS_STREAM}:idempotency:${keyDigest}`,
+} as const;
+
 /** The migrator's `MigrationEvent`s, read by the notifier's group. */
 export const EVENTS_STREAM = "{monarch:events}";
 export const EVENTS_DEAD_LETTER_STREAM = "{monarch:events}:dead";

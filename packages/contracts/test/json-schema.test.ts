@@ -12,6 +12,7 @@ import {
   MigrationEvent,
   MigrationRequested,
   MigrationRequestPayload,
+  MigrationStatus,
   NormalisedRequest,
 } from "../src/index.js";
 import { validOwner } from "./support/arbitraries.js";
@@ -46,6 +47,17 @@ const examples: Record<ContractName, unknown> = {
     via: "http",
     request,
   },
+  MigrationStatus: {
+    schemaVersion: 1,
+    requestId: "req-1",
+    stage: "accepted",
+    via: "inbox",
+    receivedAt: "2026-11-23T08:47:00.000Z",
+    updatedAt: "2026-11-23T08:47:00.000Z",
+    source: request.source,
+    targetCount: 1,
+    dryRun: false,
+  },
   MigrationEvent: {
     schemaVersion: 1,
     type: "progress",
@@ -76,6 +88,7 @@ const zodSchemas = {
   MigrationRequestPayload,
   NormalisedRequest,
   MigrationRequested,
+  MigrationStatus,
   MigrationEvent,
   DeadLetterEntry,
   LogEntry,
@@ -139,6 +152,8 @@ describe("JSON Schema export", () => {
     ["NormalisedRequest", { ...request, targets: [{ owner: "a--b", name: "x" }] }],
     ["NormalisedRequest", { ...request, targets: [{ owner: "a", name: "x.git" }] }],
     ["NormalisedRequest", { ...request, targets: [{ owner: "a", name: ".." }] }],
+    ["MigrationStatus", { ...(examples.MigrationStatus as object), stage: "paused" }],
+    ["MigrationStatus", { ...(examples.MigrationStatus as object), targetCount: 0 }],
     ["MigrationEvent", { ...(examples.MigrationEvent as object), type: "unknown" }],
     ["MigrationEvent", { ...(examples.MigrationEvent as object), etaSeconds: -1 }],
     ["DeadLetterEntry", { ...(examples.DeadLetterEntry as object), truncated: "maybe" }],

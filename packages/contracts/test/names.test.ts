@@ -10,6 +10,7 @@ import {
   logStreamFor,
   MIGRATIONS_DEAD_LETTER_STREAM,
   MIGRATIONS_STREAM,
+  migrationRecordKeys,
   retainedLogStreams,
 } from "../src/index.js";
 
@@ -27,6 +28,17 @@ describe("names", () => {
   ])("%s and its dead letters %s share a cluster slot", (stream, dead) => {
     expect(() => requireSameSlot("dead-lettering", [stream, dead])).not.toThrow();
     expect(dead.endsWith(":dead")).toBe(true);
+  });
+
+  it("keeps every request record in the migrations stream's slot, each kind under its own name", () => {
+    const keys = [
+      migrationRecordKeys.status("req-1"),
+      migrationRecordKeys.payload("req-1"),
+      migrationRecordKeys.fingerprint("ab12"),
+      migrationRecordKeys.idempotency("cd34"),
+    ];
+    expect(() => requireSameSlot("admission", [MIGRATIONS_STREAM, ...keys])).not.toThrow();
+    expect(new Set(keys).size).toBe(keys.length);
   });
 
   it("names the day's log stream by the UTC date", () => {

@@ -28,6 +28,7 @@ export {
   type StreamEntry,
   type StreamHandler,
 } from "./consumer/consumer.js";
+export { DATA_FIELD } from "./entry.js";
 export {
   type HeartbeatKeyOptions,
   type LiveInstance,
@@ -54,3 +55,4 @@ export {
   type ChannelSubscriberOptions,
   SubscriberClosedError,
 } from "./subscriber.js";
+export { type TraceFields, withProducerSpan } from "./tracing.js";

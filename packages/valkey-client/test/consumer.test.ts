@@ -164,6 +164,35 @@ describe.each(deployments)("consumer group on a $name", ({ endpoint }) => {
     await stopAll();
   });
 
+  it("hands the fields to a custom decode, so a consumer can judge raw input itself", async () => {
+    const client = connect(endpoint());
+    const stream = uniqueName("raw");
+    const seen: string[] = [];
+    const consumer = new StreamConsumer({
+      client,
+      stream,
+      group: "workers",
+      blockMs: 200,
+      schema: z.object({ payload: z.string() }),
+      decode: (fields) => ({ payload: fields.payload }),
+      handler: async ({ message }) => {
+        seen.push(message.payload);
+      },
+    });
+    await consumer.start();
+    await client.xadd(stream, "*", "payload", "{not json");
+    const withoutPayload = String(await client.xadd(stream, "*", "other", "x"));
+    await until(() => seen.length === 1 && consumer.stats().deadLettered === 1);
+    expect(seen).toEqual(["{not json"]);
+    const [dead] = await client.xrange(`${stream}:dead`, "-", "+");
+    expect(Object.fromEntries(chunk(dead?.[1] ?? []))).toMatchObject({
+      source_id: withoutPayload,
+      cause: "invalid",
+      other: "x",
+    });
+    await consumer.stop(2_000);
+  });
+
   it("takes over entries whose consumer stopped renewing its lease", async () => {
     const { client, stream, producer, handled, consume, stopAll } = setup();
     // A consumer that read an entry and then vanished without a trace.

@@ -42,6 +42,12 @@ export interface StreamConsumerOptions<T> {
   /** Unique per process. Default: host, pid and a random suffix. */
   readonly consumer?: string;
   readonly schema: StandardSchemaV1<unknown, T>;
+  /**
+   * Turns an entry's fields into what `schema` checks; a throw makes the entry invalid. Default: the
+   * JSON under `data`. A consumer that judges raw input itself (and writes its own rejections) takes
+   * the fields as they are.
+   */
+  readonly decode?: (fields: Readonly<Record<string, string>>) => unknown;
   readonly handler: StreamHandler<T>;
   /** Entries handled at once; no more are read until one finishes. Default 8. */
   readonly concurrency?: number;
@@ -103,6 +109,7 @@ export class StreamConsumer<T> {
   private readonly client: ValkeyClient;
   private readonly blocking: ValkeyClient;
   private readonly schema: StandardSchemaV1<unknown, T>;
+  private readonly decode: (fields: Readonly<Record<string, string>>) => unknown;
   private readonly handler: StreamHandler<T>;
   private readonly concurrency: number;
   private readonly blockMs: number;
@@ -130,6 +137,7 @@ export class StreamConsumer<T> {
     this.group = options.group;
     this.consumer = options.consumer ?? `${hostname()}-${process.pid}-${randomUUID().slice(0, 8)}`;
     this.schema = options.schema;
+    this.decode = options.decode ?? decodeData;
     this.handler = options.handler;
     this.concurrency = options.concurrency ?? 8;
     this.blockMs = options.blockMs ?? 5_000;
@@ -310,7 +318,7 @@ export class StreamConsumer<T> {
   private async handle({ id, fields, deliveries }: Delivery, cancellation: Cancellation): Promise<void> {
     let message: T;
     try {
-      message = await validate(this.schema, JSON.parse(fields[DATA_FIELD] ?? "null"), "invalid message");
+      message = await validate(this.schema, this.decode(fields), "invalid message");
     } catch (error) {
       const reason =
         error instanceof MessageValidationError ? error.message : `invalid message: ${String(error)}`;
@@ -448,4 +456,9 @@ export class StreamConsumer<T> {
 
 function describeError(error: unknown): string {
   return error instanceof Error ? `${error.name}: ${error.message}` : String(error);
+}
+
+/** valkey-client's own layout: the message as JSON under `data`. */
+function decodeData(fields: Readonly<Record<string, string>>): unknown {
+  return JSON.parse(fields[DATA_FIELD] ?? "null");
 }
