@@ -26,10 +26,12 @@ export function secret<T extends z.ZodType>(schema: T): T {
   return schema;
 }
 
-export interface LoadConfigOptions {
+export interface LoadConfigOptions<T = unknown> {
   /** Read variables from this file too; the process environment wins. Default `.env` if it exists. */
   readonly envFile?: string | false;
   readonly env?: NodeJS.ProcessEnv;
+  /** Rules between variables, once each is valid on its own; returns the problems, if any. */
+  readonly check?: (config: T) => readonly string[];
 }
 
 /** A validated configuration and the values of its secret variables. */
@@ -46,7 +48,7 @@ export interface LoadedConfig<T> {
 export function loadConfig<Shape extends z.ZodRawShape>(
   service: string,
   shape: Shape,
-  options: LoadConfigOptions = {},
+  options: LoadConfigOptions<z.infer<z.ZodObject<Shape>>> = {},
 ): LoadedConfig<z.infer<z.ZodObject<Shape>>> {
   const env = { ...readEnvFile(options.envFile ?? ".env"), ...(options.env ?? process.env) };
   const result = z.object(shape).safeParse(env, { reportInput: false });
@@ -58,6 +60,8 @@ export function loadConfig<Shape extends z.ZodRawShape>(
     });
     throw new ConfigError(service, problems);
   }
+  const problems = options.check?.(result.data) ?? [];
+  if (problems.length > 0) throw new ConfigError(service, problems);
   const secretValues = Object.entries(shape)
     .filter(([, schema]) => secretKeys.has(schema))
     .map(([key]) => (result.data as Record<string, unknown>)[key])

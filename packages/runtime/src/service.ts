@@ -53,6 +53,8 @@ export interface ServiceDefinition<Shape extends z.ZodRawShape> {
   readonly version: string;
   /** The service's own variables; mark secrets with `secret()`. */
   readonly env: Shape;
+  /** Rules between variables (e.g. "one of A or B"); each returned problem stops the start. */
+  readonly checkConfig?: (config: z.infer<z.ZodObject<Shape>>) => readonly string[];
   /** Builds the service's parts, started in order after the runtime's own and stopped before them. */
   readonly parts: (
     context: ServiceContext<z.infer<z.ZodObject<Shape>>>,
@@ -75,7 +77,12 @@ export async function runService<Shape extends z.ZodRawShape>(
   const exit = definition.exit ?? ((code: number) => process.exit(code));
   let loaded: ReturnType<typeof loadConfig<typeof commonEnv & Shape>>;
   try {
-    loaded = loadConfig(definition.name, { ...commonEnv, ...definition.env });
+    const { checkConfig } = definition;
+    loaded = loadConfig(
+      definition.name,
+      { ...commonEnv, ...definition.env },
+      checkConfig ? { check: (config) => checkConfig(config as z.infer<z.ZodObject<Shape>>) } : {},
+    );
   } catch (error) {
     if (!(error instanceof ConfigError)) throw error;
     process.stderr.write(`${error.message}\n`);

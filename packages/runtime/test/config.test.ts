@@ -51,6 +51,28 @@ describe("loadConfig", () => {
     expect(message).not.toContain("loud");
   });
 
+  it("checks rules between variables once each is valid, and only then", () => {
+    const env = { PORT: "8080", VALKEY_URL: "redis://localhost:6379", GITHUB_TOKEN: "t".repeat(40) };
+    const check = (config: { PORT: number }) =>
+      config.PORT < 10_000 ? ["PORT: use 10000 or above here"] : [];
+    expect(() => loadConfig("ingest", shape, { envFile: false, env, check })).toThrow(
+      /^ingest cannot start: its environment has 1 problem\(s\):\n {2}- PORT: use 10000 or above here$/,
+    );
+    expect(
+      loadConfig("ingest", shape, { envFile: false, env: { ...env, PORT: "10000" }, check }).config.PORT,
+    ).toBe(10_000);
+    // A variable that is invalid on its own is reported as such; the rule never sees it.
+    let checked = false;
+    const spy = () => {
+      checked = true;
+      return [];
+    };
+    expect(() =>
+      loadConfig("ingest", shape, { envFile: false, env: { ...env, PORT: "x" }, check: spy }),
+    ).toThrow(ConfigError);
+    expect(checked).toBe(false);
+  });
+
   it("reads a .env file, with the process environment taking precedence", () => {
     const folder = mkdtempSync(join(tmpdir(), "monarch-env-"));
     const envFile = join(folder, ".env");
