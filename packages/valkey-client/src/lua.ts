@@ -15,7 +15,7 @@ export class LuaScript {
   async run(
     client: ValkeyClient,
     keys: readonly string[],
-    args: ReadonlyArray<string | number>,
+    args: ReadonlyArray<string | number | Buffer>,
   ): Promise<unknown> {
     try {
       return await client.evalsha(this.sha, keys.length, ...keys, ...args);

@@ -1,0 +1,80 @@
+import { CONSUMER_GROUPS, INGEST_DEAD_LETTER_STREAM, INGEST_INBOX_STREAM } from "@monarch/contracts";
+import type { Logger } from "@monarch/runtime";
+import { DATA_FIELD, StreamConsumer, type ValkeyClient } from "@monarch/valkey-client";
+import { z } from "zod";
+import type { Receptionist } from "../reception.js";
+
+/** An inbox entry as stored: the platform's payload under `data`, judged by ingest itself. */
+const InboxFields = z.record(z.string(), z.string());
+type InboxFields = z.infer<typeof InboxFields>;
+
+export interface InboxIntakeOptions {
+  readonly client: ValkeyClient;
+  readonly receptionist: Receptionist;
+  readonly logger: Logger;
+  /** This instance's consumer name in ingest's group. */
+  readonly consumer: string;
+  /** Called whenever an entry is handled, e.g. the watchdog's heartbeat. */
+  readonly onProgress?: () => void;
+}
+
+/**
+ * The durable way in: the platform's one-line change from PUBLISH is
+ * `XADD {monarch:ingest}:inbox * data '<payload>'`. Ingest's consumer group reads each entry and
+ * acknowledges it only once it is accepted or refused, so nothing is lost while ingest is down or
+ * crashes. A request takes its id from the entry's id: a redelivered entry is found as already
+ * accepted, never appended twice.
+ */
+export class InboxIntake {
+  private readonly consumer: StreamConsumer<InboxFields>;
+
+  constructor(options: InboxIntakeOptions) {
+    const { receptionist, logger } = options;
+    this.consumer = new StreamConsumer<InboxFields>({
+      client: options.client,
+      stream: INGEST_INBOX_STREAM,
+      group: CONSUMER_GROUPS.ingest,
+      consumer: options.consumer,
+      deadLetterStream: INGEST_DEAD_LETTER_STREAM,
+      schema: InboxFields,
+      decode: (fields) => fields,
+      handler: async ({ id, message }) => {
+        // The entry's id holds the time it was added: the same on every delivery.
+        const receivedAt = new Date(Number(id.split("-")[0]));
+        const raw = message[DATA_FIELD];
+        if (raw === undefined) {
+          const fields = Object.keys(message).join(", ") || "none";
+          await receptionist.refuse(
+            "inbox",
+            "no-payload",
+            `the inbox entry has no "${DATA_FIELD}" field (it has: ${fields}); send XADD ${INGEST_INBOX_STREAM} * ${DATA_FIELD} '<payload JSON>'`,
+            JSON.stringify(message),
+            receivedAt,
+          );
+        } else {
+          await receptionist.receive({ raw, via: "inbox", requestId: `inbox-${id}`, receivedAt });
+        }
+        options.onProgress?.();
+      },
+      hooks: {
+        onFailed: (id, deliveries, error) =>
+          logger.warn(
+            { err: error, entryId: id, deliveries },
+            "inbox entry not stored yet; it will be retried",
+          ),
+        onDeadLettered: (id, cause, reason) =>
+          logger.error({ entryId: id, cause, reason }, "inbox entry moved to the dead-letter stream"),
+        onError: (error) => logger.warn({ err: error }, "inbox consumer error"),
+      },
+    });
+  }
+
+  start(): Promise<void> {
+    return this.consumer.start();
+  }
+
+  /** Stops reading; entries being stored get until `deadlineMs`, the rest stay pending for another instance. */
+  stop(deadlineMs: number): Promise<void> {
+    return this.consumer.stop(deadlineMs);
+  }
+}

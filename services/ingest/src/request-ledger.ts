@@ -1,0 +1,182 @@
+import {
+  INGEST_DEAD_LETTER_STREAM,
+  type Intake,
+  ingestRejectionFields,
+  MIGRATIONS_STREAM,
+  type MigrationRequested,
+  MigrationStatus,
+  migrationRecordKeys,
+  type NormalisedRequest,
+  type RejectedInput,
+  requestFingerprint,
+  SCHEMA_VERSION,
+} from "@monarch/contracts";
+import { DATA_FIELD, LuaScript, type ValkeyClient, withProducerSpan } from "@monarch/valkey-client";
+
+/**
+ * One script appends the request and writes its records, so that no crash can leave one without the
+ * other: an idempotency key or a fingerprint never points at a request that is not in the stream.
+ * An `Idempotency-Key` seen before answers with what was recorded for it; a request id seen before
+ * (a redelivered inbox entry) is `known`; a fingerprint within the window is a `duplicate`.
+ */
+const admitScript = new LuaScript(`
+local requestId = ARGV[1]
+local windowMs = tonumber(ARGV[5])
+local idempotencyTtlMs = tonumber(ARGV[6])
+if idempotencyTtlMs > 0 then
+  local recorded = redis.call("GET", KEYS[5])
+  if recorded then return {"replayed", recorded} end
+end
+local outcome, id = "accepted", requestId
+if redis.call("EXISTS", KEYS[2]) == 1 then
+  outcome = "known"
+else
+  local original = windowMs > 0 and redis.call("GET", KEYS[4])
+  if original then
+    outcome, id = "duplicate", original
+  else
+    redis.call("XADD", KEYS[1], "*", unpack(ARGV, 8))
+    redis.call("SET", KEYS[2], ARGV[2], "PX", ARGV[4])
+    redis.call("SET", KEYS[3], ARGV[3], "PX", ARGV[4])
+    if windowMs > 0 then redis.call("SET", KEYS[4], requestId, "PX", windowMs) end
+  end
+end
+if idempotencyTtlMs > 0 then
+  redis.call("SET", KEYS[5], outcome .. " " .. id .. " " .. ARGV[7], "PX", idempotencyTtlMs)
+end
+return {outcome, id}
+`);
+
+/** What admission did with a request. */
+export type Admission =
+  /** Appended to the migrations stream. */
+  | { readonly outcome: "accepted"; readonly requestId: string }
+  /** The same request was accepted within the duplicate window, as `requestId`. */
+  | { readonly outcome: "duplicate"; readonly requestId: string }
+  /** This very request id was accepted before: a redelivery. */
+  | { readonly outcome: "known"; readonly requestId: string }
+  /** The idempotency key was used before; what happened then, and whether the body was the same. */
+  | {
+      readonly outcome: "replayed";
+      readonly first: "accepted" | "duplicate" | "known";
+      readonly requestId: string;
+      readonly sameBody: boolean;
+    };
+
+export interface AdmissionInput {
+  readonly requestId: string;
+  readonly request: NormalisedRequest;
+  readonly via: Intake;
+  readonly receivedAt: Date;
+  /** The payload exactly as it arrived, kept for replay. */
+  readonly raw: string | Buffer;
+  /** An `Idempotency-Key`'s digest, and the digest of the body it came with. */
+  readonly idempotency?: { readonly keyDigest: string; readonly bodyDigest: string };
+  /** Set when an operator replays a stored payload: it is meant to run again, so no duplicate check. */
+  readonly replayOf?: string;
+}
+
+export interface RequestLedgerOptions {
+  readonly client: ValkeyClient;
+  /** The same request within this time is accepted once. 0 turns the check off. */
+  readonly duplicateWindowMs: number;
+  readonly idempotencyTtlMs: number;
+  /** How long raw payloads and statuses are kept. */
+  readonly retentionMs: number;
+  /** Rejections kept in the dead-letter stream (approximately). */
+  readonly deadLetterMaxLength?: number;
+}
+
+/**
+ * Ingest's records in Valkey: accepted requests (the stream entry, status, raw payload, fingerprint
+ * and idempotency key, written together), rejections as dead letters, and what `GET` reads back.
+ */
+export class RequestLedger {
+  private readonly client: ValkeyClient;
+
+  constructor(private readonly options: RequestLedgerOptions) {
+    this.client = options.client;
+  }
+
+  async admit(input: AdmissionInput): Promise<Admission> {
+    const { requestId, request, via, receivedAt } = input;
+    const message: MigrationRequested = {
+      schemaVersion: SCHEMA_VERSION,
+      requestId,
+      receivedAt: receivedAt.toISOString(),
+      via,
+      request,
+    };
+    const status: MigrationStatus = {
+      schemaVersion: SCHEMA_VERSION,
+      requestId,
+      stage: "accepted",
+      via,
+      receivedAt: message.receivedAt,
+      updatedAt: message.receivedAt,
+      source: request.source,
+      targetCount: request.targets.length,
+      dryRun: request.options.dryRun,
+      ...(input.replayOf === undefined ? {} : { replayOf: input.replayOf }),
+    };
+    const keys = [
+      MIGRATIONS_STREAM,
+      migrationRecordKeys.status(requestId),
+      migrationRecordKeys.payload(requestId),
+      migrationRecordKeys.fingerprint(requestFingerprint(request)),
+      migrationRecordKeys.idempotency(input.idempotency?.keyDigest ?? "-"),
+    ];
+    const reply = await withProducerSpan(MIGRATIONS_STREAM, (traceFields) =>
+      admitScript.run(this.client, keys, [
+        requestId,
+        JSON.stringify(status),
+        input.raw,
+        this.options.retentionMs,
+        input.replayOf === undefined ? this.options.duplicateWindowMs : 0,
+        input.idempotency === undefined ? 0 : this.options.idempotencyTtlMs,
+        input.idempotency?.bodyDigest ?? "",
+        ...Object.entries({ [DATA_FIELD]: JSON.stringify(message), ...traceFields }).flat(),
+      ]),
+    );
+    return toAdmission(reply as [string, string], input.idempotency?.bodyDigest);
+  }
+
+  /** Writes a rejected input to the dead-letter stream with its reason and size-capped payload. */
+  async reject(input: RejectedInput): Promise<void> {
+    const fields = ingestRejectionFields(input);
+    await withProducerSpan(INGEST_DEAD_LETTER_STREAM, (traceFields) =>
+      this.client.xadd(
+        INGEST_DEAD_LETTER_STREAM,
+        "MAXLEN",
+        "~",
+        this.options.deadLetterMaxLength ?? 100_000,
+        "*",
+        ...Object.entries({ ...fields, ...traceFields }).flat(),
+      ),
+    );
+  }
+
+  /** The request's status, or null when it is unknown or past retention. */
+  async status(requestId: string): Promise<MigrationStatus | null> {
+    const stored = await this.client.get(migrationRecordKeys.status(requestId));
+    return stored === null ? null : MigrationStatus.parse(JSON.parse(stored));
+  }
+
+  /** The request's raw payload as it arrived, or null when it is unknown or past retention. */
+  payload(requestId: string): Promise<Buffer | null> {
+    return this.client.getBuffer(migrationRecordKeys.payload(requestId));
+  }
+}
+
+function toAdmission([outcome, detail]: [string, string], bodyDigest: string | undefined): Admission {
+  if (outcome === "replayed") {
+    const [first, requestId, recordedDigest] = detail.split(" ");
+    return {
+      outcome,
+      first: first as "accepted" | "duplicate" | "known",
+      requestId: requestId ?? "",
+      sameBody: recordedDigest === bodyDigest,
+    };
+  }
+  return { outcome: outcome as "accepted" | "duplicate" | "known", requestId: detail };
+}

@@ -1,0 +1,80 @@
+import { readFileSync } from "node:fs";
+import type { ServiceDefinition } from "@monarch/runtime";
+import { checkIngestConfig, ingestEnv } from "./config.js";
+import { IngestApi } from "./http/api.js";
+import { Authenticator } from "./http/authentication.js";
+import { openApiDocument } from "./http/openapi.js";
+import { InboxIntake } from "./intake/inbox.js";
+import { LegacyChannelIntake } from "./intake/legacy-channel.js";
+import { Receptionist } from "./reception.js";
+import { RequestLedger } from "./request-ledger.js";
+
+const HOUR_MS = 3_600_000;
+
+const { version } = JSON.parse(readFileSync(new URL("../package.json", import.meta.url), "utf8")) as {
+  version: string;
+};
+
+/** The ingest process: three intakes (pub/sub, inbox stream, HTTP) in front of one ledger. */
+export const ingestService: ServiceDefinition<typeof ingestEnv> = {
+  name: "ingest",
+  version,
+  env: ingestEnv,
+  checkConfig: checkIngestConfig,
+  parts: ({ config, logger, metrics, valkey, watchdog, readiness, instance }) => {
+    const ledger = new RequestLedger({
+      client: valkey,
+      duplicateWindowMs: config.DUPLICATE_WINDOW_SECONDS * 1_000,
+      idempotencyTtlMs: config.IDEMPOTENCY_TTL_HOURS * HOUR_MS,
+      retentionMs: config.REQUEST_RETENTION_DAYS * 24 * HOUR_MS,
+    });
+    const receptionist = new Receptionist(ledger, logger, metrics);
+    const heartbeat = () => watchdog.heartbeat();
+    const api = new IngestApi({
+      receptionist,
+      ledger,
+      authenticator: new Authenticator({
+        hmacSecrets: [config.INGEST_HMAC_SECRET, config.INGEST_HMAC_SECRET_PREVIOUS].filter(
+          (secret): secret is string => secret !== undefined,
+        ),
+        bearerTokens: config.INGEST_API_TOKEN === undefined ? [] : [config.INGEST_API_TOKEN],
+        toleranceSeconds: config.SIGNATURE_TOLERANCE_SECONDS,
+      }),
+      logger,
+      metrics,
+      openApi: openApiDocument(version),
+      port: config.INGEST_PORT,
+      host: config.INGEST_HOST,
+      onProgress: heartbeat,
+    });
+    const inbox = new InboxIntake({
+      client: valkey,
+      receptionist,
+      logger,
+      consumer: instance,
+      onProgress: heartbeat,
+    });
+    const channel = new LegacyChannelIntake({ client: valkey, receptionist, logger });
+    readiness.push({ name: "http api", check: () => api.listening });
+    // Idle is healthy for a front door: the watchdog should only fire when work stalls, and the
+    // intakes beat on every request; an idle timer keeps it alive between requests.
+    const idleBeat = setInterval(heartbeat, Math.max(1_000, config.WATCHDOG_INTERVAL_MS / 2)).unref();
+    const stopDeadlineMs = config.SHUTDOWN_TIMEOUT_MS / 2;
+    return [
+      { name: "inbox consumer", start: () => inbox.start(), stop: () => inbox.stop(stopDeadlineMs) },
+      ...(config.INGEST_LEGACY_CHANNEL === "on"
+        ? [{ name: "legacy channel", start: () => channel.start(), stop: () => channel.stop() }]
+        : []),
+      {
+        name: "http api",
+        start: async () => {
+          await api.start();
+        },
+        stop: async () => {
+          clearInterval(idleBeat);
+          await api.stop(stopDeadlineMs);
+        },
+      },
+    ];
+  },
+};

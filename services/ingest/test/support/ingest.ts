@@ -1,0 +1,94 @@
+import { type ChildProcess, spawn } from "node:child_process";
+import { dirname, join } from "node:path";
+import { builtEntry, findFreePort, startValkey, until, type ValkeyServer } from "@monarch/sandbox";
+import { closeClient, createClient, type ValkeyClient } from "@monarch/valkey-client";
+import { afterAll, afterEach, beforeAll } from "vitest";
+import { signatureHeaders } from "../../src/signature.js";
+
+export const HMAC_SECRET = "test-hmac-secret-0123456789abcdef0123456789";
+export const API_TOKEN = "test-api-token-0123456789abcdef0123456789ab";
+
+/** The platform's request exactly as it publishes it today. */
+export const LEGACY_PAYLOAD =
+  '{ "source_repo": "nss-group-projects/cider-falls", "all_target_repositories": ["stevebrownlee/rare-test"], "notification_channel": "C06GHMZB3M3"}';
+
+export interface IngestProcess {
+  readonly url: string;
+  readonly metricsUrl: string;
+  readonly child: ChildProcess;
+  /** Everything written to stdout and stderr so far. */
+  output(): string;
+  readonly exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
+}
+
+const mainEntry = () => join(dirname(builtEntry(new URL("../..", import.meta.url).pathname)), "main.js");
+
+const running: ChildProcess[] = [];
+afterEach(() => {
+  for (const child of running.splice(0)) child.kill("SIGKILL");
+});
+
+/** Starts the built ingest service as its own process, and waits until `/readyz` says ready. */
+export async function startIngest(
+  valkeyUrl: string,
+  env: Record<string, string> = {},
+): Promise<IngestProcess> {
+  const [port, metricsPort] = [await findFreePort(), await findFreePort()];
+  const child = spawn(process.execPath, [mainEntry()], {
+    env: {
+      PATH: process.env.PATH,
+      VALKEY_URL: valkeyUrl,
+      INGEST_HOST: "127.0.0.1",
+      INGEST_PORT: String(port),
+      METRICS_PORT: String(metricsPort),
+      INGEST_HMAC_SECRET: HMAC_SECRET,
+      INGEST_API_TOKEN: API_TOKEN,
+      LOG_LEVEL: "info",
+      ...env,
+    },
+  });
+  running.push(child);
+  let output = "";
+  child.stdout?.on("data", (chunk: Buffer) => (output += chunk.toString()));
+  child.stderr?.on("data", (chunk: Buffer) => (output += chunk.toString()));
+  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
+    child.once("exit", (code, signal) => resolve({ code, signal })),
+  );
+  const metricsUrl = `http://127.0.0.1:${metricsPort}`;
+  await until(async () => {
+    if (child.exitCode !== null) throw new Error(`ingest exited with ${child.exitCode}:\n${output}`);
+    return (await fetch(`${metricsUrl}/readyz`).catch(() => undefined))?.status === 200;
+  }, 20_000);
+  return { url: `http://127.0.0.1:${port}`, metricsUrl, child, output: () => output, exited };
+}
+
+/** A private Valkey server for one test file (ingest's stream names are fixed), and a client to it. */
+export function useValkey(): { server: () => ValkeyServer; client: () => ValkeyClient } {
+  let server: ValkeyServer | undefined;
+  let client: ValkeyClient | undefined;
+  beforeAll(async () => {
+    server = await startValkey();
+    client = createClient({ endpoint: { url: server.url } });
+  });
+  afterAll(async () => {
+    if (client) await closeClient(client);
+    await server?.stop();
+  });
+  return {
+    server: () => server as ValkeyServer,
+    client: () => client as ValkeyClient,
+  };
+}
+
+/** `POST /v1/migrations`, signed with the test secret unless `headers` say otherwise. */
+export function postMigration(
+  url: string,
+  body: string | Buffer,
+  headers: Record<string, string> = signatureHeaders(HMAC_SECRET, body),
+): Promise<Response> {
+  return fetch(`${url}/v1/migrations`, {
+    method: "POST",
+    headers: { "content-type": "application/json", ...headers },
+    body,
+  });
+}
