@@ -100,9 +100,16 @@ function isTimeout(failure: FailedRequest, cause: unknown): boolean {
   return names.some((name) => name === "TimeoutError" || name === "AbortError");
 }
 
-/** Replaces every occurrence of `secret` in a text that will be kept (messages, reasons). */
-export function credentialScrubber(secret: string): (text: string) => string {
-  return (text) => (secret === "" ? text : text.replaceAll(secret, "[REDACTED]"));
+/**
+ * Replaces every occurrence of each of `secrets` in a text that will be kept (messages, reasons). The
+ * set is read at each call, so that credentials learnt later (an App's installation tokens) count too.
+ */
+export function credentialScrubber(secrets: ReadonlySet<string>): (text: string) => string {
+  return (text) => {
+    let kept = text;
+    for (const secret of secrets) if (secret !== "") kept = kept.replaceAll(secret, "[REDACTED]");
+    return kept;
+  };
 }
 
 /** The Octokit error becomes the `cause`, so what it says is scrubbed too (it is logged with it). */

@@ -30,6 +30,9 @@ type Logger = (message: string, ...rest: unknown[]) => void;
 
 const silent: Logger = () => {};
 
+/** Where an App exchanges its JWT for an installation token (as Octokit's hooks see the route). */
+const INSTALLATION_TOKEN_ROUTE = "/app/installations/{installation_id}/access_tokens";
+
 /** An Octokit whose failures are typed `GitHubError`s, and the rate-limit state its answers report. */
 export interface GitHubClient {
   readonly octokit: Octokit;
@@ -45,7 +48,8 @@ export function createGitHubClient(options: GitHubClientOptions): GitHubClient {
   const now = options.now ?? Date.now;
   const timeoutMs = options.timeoutMs ?? 30_000;
   const { credentials } = options;
-  const scrub = credentialScrubber(credentials.type === "token" ? credentials.token : credentials.privateKey);
+  const secrets = new Set([credentials.type === "token" ? credentials.token : credentials.privateKey]);
+  const scrub = credentialScrubber(secrets);
   const octokit = new Octokit({
     ...(credentials.type === "token"
       ? { auth: credentials.token }
@@ -67,7 +71,13 @@ export function createGitHubClient(options: GitHubClientOptions): GitHubClient {
       signal: request.request?.signal ?? AbortSignal.timeout(timeoutMs),
     };
   });
-  octokit.hook.after("request", (response) => rateLimit.update(response.headers));
+  octokit.hook.after("request", (response, request) => {
+    rateLimit.update(response.headers);
+    if (request.url !== INSTALLATION_TOKEN_ROUTE) return;
+    // An App's installation tokens (a new one each hour) are credentials as much as its key.
+    const { token } = response.data as { token?: unknown };
+    if (typeof token === "string") secrets.add(token);
+  });
   octokit.hook.error("request", (error, request) => {
     // Already classified by an inner request (an App's installation-token exchange).
     if (error instanceof GitHubError) throw error;

@@ -235,7 +235,12 @@ describe("secrets", () => {
       message: `Bad credentials: ${TOKEN}`,
       response: { headers: {}, data: { message: `Bad credentials: ${TOKEN}` } },
     };
-    const error = classifyFailure(echo, { method: "GET", route: "/user" }, NOW, credentialScrubber(TOKEN));
+    const error = classifyFailure(
+      echo,
+      { method: "GET", route: "/user" },
+      NOW,
+      credentialScrubber(new Set([TOKEN])),
+    );
     expect(error).toMatchObject({ reason: "authentication failed: Bad credentials: [REDACTED]" });
     expect(inspect(error, { depth: 20 })).not.toContain(TOKEN);
   });

@@ -27,6 +27,9 @@ export {
   startGitHubSimulator,
 } from "./github/simulator.js";
 export type {
+  AppPermission,
+  AppSeed,
+  InstallationSeed,
   IssueSeed,
   IssueState,
   LabelSeed,

@@ -1,6 +1,13 @@
+import { generateKeyPairSync } from "node:crypto";
 import { describe, expect, it } from "vitest";
 import { ROUTES } from "../src/github/routes.js";
-import { gitHubOpenApi, octokitFor, simulatorsValidatedAfterEach, statusOf } from "./support/github.js";
+import {
+  appJwt,
+  gitHubOpenApi,
+  octokitFor,
+  simulatorsValidatedAfterEach,
+  statusOf,
+} from "./support/github.js";
 
 const start = simulatorsValidatedAfterEach();
 
@@ -53,6 +60,17 @@ describe("OpenAPI validation", () => {
     expect(await statusOf(octokit.rest.issues.get({ ...at, issue_number: 99 }))).toBe(404);
     expect(await statusOf(octokit.rest.issues.createLabel({ ...at, name: "new" }))).toBe(422);
     expect(await statusOf(octokit.rest.issues.createMilestone({ ...at, title: "m" }))).toBe(422);
+    const { publicKey, privateKey } = generateKeyPairSync("rsa", { modulusLength: 2048 });
+    simulator.registerApp({
+      id: 1,
+      slug: "app",
+      publicKey: publicKey.export({ type: "spki", format: "pem" }).toString(),
+    });
+    simulator.installApp({ id: 2, appId: 1, account: "acme", repositories: ["acme/target"] });
+    const now = Math.floor(Date.now() / 1000);
+    const app = octokitFor(simulator, appJwt(privateKey, { iss: 1, iat: now - 60, exp: now + 540 }));
+    await app.rest.apps.createInstallationAccessToken({ installation_id: 2 });
+    expect(await statusOf(app.rest.apps.createInstallationAccessToken({ installation_id: 3 }))).toBe(404);
 
     const served = new Set(simulator.requests().map((request) => request.route));
     expect([...served].sort()).toEqual(ROUTES.map((route) => route.key).sort());

@@ -13,13 +13,16 @@ export interface RequestRecord {
   readonly path: string;
   /** The endpoint it matched; undefined for a path the simulator does not serve. */
   readonly route: RouteKey | undefined;
-  /** The user its token authenticates; undefined without a valid token. Tokens are never kept. */
+  /**
+   * The user its token authenticates (an installation's bot, `slug[bot]`; for an App's JWT, the App's
+   * slug); undefined without valid credentials. Tokens are never kept.
+   */
   readonly login: string | undefined;
   readonly receivedAt: number;
   /** When the answer was sent; undefined while pending, or never for a timeout or lost response. */
   readonly answeredAt: number | undefined;
   readonly status: number | undefined;
-  /** The user's requests being handled when it was admitted, itself included; set once admitted. */
+  /** Its sender's requests being handled when it was admitted, itself included; set once admitted. */
   readonly concurrent: number | undefined;
   /** The rate limit that refused it. */
   readonly refusedBy: LimitKind | undefined;

@@ -3,21 +3,25 @@ import { retryAfterSeconds } from "../http/retry-after.js";
 import { WeightedWindow } from "../http/weighted-window.js";
 import { GitHubApiError } from "./errors.js";
 import type { RouteKey, RouteTraits } from "./route.js";
-import type { Account } from "./store.js";
+import type { Credential } from "./store.js";
 
 /** Which of GitHub's limits refused a request. */
 export type LimitKind = "primary" | "concurrency" | "points" | "content";
 
 export interface RateLimitOptions {
-  /** Requests per user per hour, the `core` resource. GitHub: 5 000 for a personal token. */
+  /**
+   * Requests per sender (a user, whichever of its tokens, or an App installation) per hour, the `core`
+   * resource. GitHub: 5 000 for a personal token, as much for an installation (more past 20
+   * repositories or users, which the simulator does not model).
+   */
   readonly primaryPerHour?: number;
-  /** Points per user and endpoint per minute; a GET costs 1, a mutation 5. GitHub: 900. */
+  /** Points per sender and endpoint per minute; a GET costs 1, a mutation 5. GitHub: 900. */
   readonly pointsPerMinute?: number;
-  /** Content-creating requests (issues, labels, milestones) per user per minute. GitHub: 80. */
+  /** Content-creating requests (issues, labels, milestones) per sender per minute. GitHub: 80. */
   readonly contentPerMinute?: number;
   /** The same per hour. GitHub: 500. */
   readonly contentPerHour?: number;
-  /** Requests of one user being handled at once. GitHub: 100. */
+  /** Requests of one sender being handled at once. GitHub: 100. */
   readonly maxConcurrent?: number;
   /**
    * Divides every window, so that tests need not wait minutes: at 100 a minute lasts 600 ms and an hour
@@ -34,7 +38,7 @@ export interface RateLimitOptions {
   readonly secondaryRetryAfter?: boolean;
   /**
    * Real milliseconds (not scaled) after an answer that told a wait during which a request of the same
-   * user is not held to be a violation, as it was likely sent before the client could read the answer
+   * sender is not held to be a violation, as it was likely sent before the client could read the answer
    * (another of its concurrent requests). Default 100.
    */
   readonly violationGraceMs?: number;
@@ -60,7 +64,7 @@ export const GITHUB_RATE_LIMITS: RateLimitConfig = {
 const MUTATION_POINTS = 5;
 const READ_POINTS = 1;
 
-/** The `core` resource of a user as the `x-ratelimit-*` headers and `GET /rate_limit` tell it. */
+/** The `core` resource of a sender as the `x-ratelimit-*` headers and `GET /rate_limit` tell it. */
 export interface RateLimitStatus {
   readonly limit: number;
   readonly remaining: number;
@@ -83,7 +87,7 @@ export interface Refusal {
   /** How long until the limit admits the request again; secondary limits only. */
   readonly retryAfterMs?: number;
   /**
-   * The request came while a wait its user had been told was in force. Its answer tells the time left
+   * The request came while a wait its sender had been told was in force. Its answer tells the time left
    * and starts no new wait, so that a client that keeps asking is not kept waiting for ever.
    */
   readonly told: boolean;
@@ -94,7 +98,7 @@ export interface Refusal {
 export type Admission =
   | {
       readonly admitted: true;
-      /** Requests of this user being handled, this one included (0: not counted, as for /rate_limit). */
+      /** Requests of its sender being handled, this one included (0: not counted, as for /rate_limit). */
       readonly concurrent: number;
       /** Frees the request's concurrency slot; call once, when it is answered or abandoned. */
       readonly release: () => void;
@@ -117,7 +121,7 @@ interface ToldWait {
   readonly until: number;
 }
 
-interface UserState {
+interface SenderState {
   window: PrimaryWindow | undefined;
   inFlight: number;
   readonly points: Map<RouteKey, WeightedWindow>;
@@ -164,25 +168,37 @@ function coversRoute(wait: ToldWait, route: RouteTraits): boolean {
 }
 
 /**
- * GitHub's primary and secondary rate limits, per user, and what each client was told to wait, to tell
- * the requests that ignored it (violations). {@link admit} decides as a request arrives; {@link answered}
- * gives the headers of its answer as it is sent and remembers what they told.
+ * Whose requests the limits count together (the sender): a user's, whichever of its tokens sent them,
+ * or an App installation's, whichever of its tokens, apart from any user's.
+ */
+function senderOf(credential: Credential): { readonly key: string; readonly name: string } {
+  const { installation, user } = credential;
+  return installation
+    ? { key: `installation ${installation.id}`, name: `installation ID ${installation.id}` }
+    : { key: `user ${user.id}`, name: `user ID ${user.id}` };
+}
+
+/**
+ * GitHub's primary and secondary rate limits, per sender (user or installation), and what each client
+ * was told to wait, to tell the requests that ignored it (violations). {@link admit} decides as a
+ * request arrives; {@link answered} gives the headers of its answer as it is sent and remembers what
+ * they told.
  *
- * - Primary: a fixed window of an hour from a user's first request; every admitted request counts, except
+ * - Primary: a fixed window of an hour from a sender's first request; every admitted request counts, except
  *   `GET /rate_limit` and those answered 304 ({@link refund}). When used up: `primaryStatus` with "API rate
- *   limit exceeded for user ID N." until `x-ratelimit-reset`.
+ *   limit exceeded for user ID N." (or "installation ID N") until `x-ratelimit-reset`.
  * - Secondary: requests in flight at once; points per endpoint over a sliding minute; content-creating
  *   requests over a sliding minute and a sliding hour. Refused requests are not counted against them.
  *   Refusal: `secondaryStatus`, a message with "You have exceeded a secondary rate limit", and
  *   `retry-after`: the seconds until the window admits the request, or for the concurrency limit, which
  *   has no window, a (scaled) minute.
- * - A request that arrives while its user was told to wait (after a `remaining: 0` answer and before the
+ * - A request that arrives while its sender was told to wait (after a `remaining: 0` answer and before the
  *   reset, or within a `retry-after` of the limit that covers it) is refused again, whether or not the
  *   limit would now admit it, with the time left; unless it came within `violationGraceMs` of the telling
  *   answer (sent before the client could read it), it is a violation.
  */
 export class GitHubRateLimits {
-  private readonly users = new Map<number, UserState>();
+  private readonly senders = new Map<string, SenderState>();
   private readonly minuteMs: number;
   private readonly hourMs: number;
 
@@ -192,9 +208,9 @@ export class GitHubRateLimits {
     this.hourMs = 3_600_000 / config.timeScale;
   }
 
-  admit(user: Account, route: RouteTraits, now: number): Admission {
+  admit(credential: Credential, route: RouteTraits, now: number): Admission {
     if (!route.rateLimited) return { admitted: true, concurrent: 0, release: () => {} };
-    const state = this.state(user);
+    const state = this.state(credential);
     const window = this.currentWindow(state, now);
     if (window.used >= this.config.primaryPerHour) {
       const told = window.exhaustedToldAt;
@@ -242,13 +258,13 @@ export class GitHubRateLimits {
   }
 
   /** Gives back the primary request of an answer that turned out 304, which GitHub does not count. */
-  refund(user: Account, now: number): void {
-    const window = this.users.get(user.id)?.window;
+  refund(credential: Credential, now: number): void {
+    const window = this.senders.get(senderOf(credential).key)?.window;
     if (window && now < window.reset && window.used > 0) window.used -= 1;
   }
 
-  status(user: Account, now: number): RateLimitStatus {
-    const window = this.users.get(user.id)?.window;
+  status(credential: Credential, now: number): RateLimitStatus {
+    const window = this.senders.get(senderOf(credential).key)?.window;
     const current = window && now < window.reset ? window : undefined;
     const used = current?.used ?? 0;
     const limit = this.config.primaryPerHour;
@@ -261,16 +277,16 @@ export class GitHubRateLimits {
   }
 
   /**
-   * The rate-limit headers of an answer to `user` being sent `now`, `retry-after` included for a
+   * The rate-limit headers of an answer to `credential` being sent `now`, `retry-after` included for a
    * secondary refusal; remembers what they told the client to wait for.
    */
   answered(
-    user: Account,
+    credential: Credential,
     route: RouteTraits,
     refusal: Refusal | undefined,
     now: number,
   ): OutgoingHttpHeaders {
-    const status = this.status(user, now);
+    const status = this.status(credential, now);
     const headers: OutgoingHttpHeaders = {
       "x-ratelimit-limit": String(status.limit),
       "x-ratelimit-remaining": String(status.remaining),
@@ -278,7 +294,7 @@ export class GitHubRateLimits {
       "x-ratelimit-reset": String(status.reset),
       "x-ratelimit-resource": "core",
     };
-    const state = this.state(user);
+    const state = this.state(credential);
     if (status.remaining === 0 && state.window && state.window.exhaustedToldAt === undefined) {
       state.window.exhaustedToldAt = now;
     }
@@ -296,7 +312,7 @@ export class GitHubRateLimits {
   }
 
   /** The answer GitHub gives for a refusal, in its words. */
-  refusalError(refusal: Refusal, user: Account, requestId: string, now: number): GitHubApiError {
+  refusalError(refusal: Refusal, credential: Credential, requestId: string, now: number): GitHubApiError {
     const support = `If you reach out to GitHub Support for help, please include the request ID ${requestId}`;
     if (refusal.limit === "primary") {
       const timestamp = new Date(now)
@@ -305,7 +321,7 @@ export class GitHubRateLimits {
         .replace(/\.\d+Z$/, " UTC");
       return new GitHubApiError(
         this.config.primaryStatus,
-        `API rate limit exceeded for user ID ${user.id}. ${support} and timestamp ${timestamp}.`,
+        `API rate limit exceeded for ${senderOf(credential).name}. ${support} and timestamp ${timestamp}.`,
         { documentationUrl: PRIMARY_DOCS },
       );
     }
@@ -330,8 +346,9 @@ export class GitHubRateLimits {
     };
   }
 
-  private state(user: Account): UserState {
-    let state = this.users.get(user.id);
+  private state(credential: Credential): SenderState {
+    const { key } = senderOf(credential);
+    let state = this.senders.get(key);
     if (!state) {
       state = {
         window: undefined,
@@ -341,12 +358,12 @@ export class GitHubRateLimits {
         contentPerHour: new WeightedWindow(this.config.contentPerHour, this.hourMs),
         waits: [],
       };
-      this.users.set(user.id, state);
+      this.senders.set(key, state);
     }
     return state;
   }
 
-  private currentWindow(state: UserState, now: number): PrimaryWindow {
+  private currentWindow(state: SenderState, now: number): PrimaryWindow {
     if (!state.window || now >= state.window.reset) {
       state.window = { reset: this.nextReset(now), used: 0, exhaustedToldAt: undefined };
     }
@@ -358,7 +375,7 @@ export class GitHubRateLimits {
     return Math.ceil((now + this.hourMs) / 1000) * 1000;
   }
 
-  private pointsWindow(state: UserState, route: RouteKey): WeightedWindow {
+  private pointsWindow(state: SenderState, route: RouteKey): WeightedWindow {
     let window = state.points.get(route);
     if (!window) {
       window = new WeightedWindow(this.config.pointsPerMinute, this.minuteMs);

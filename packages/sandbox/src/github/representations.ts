@@ -2,6 +2,7 @@ import type { components } from "@octokit/openapi-types";
 import type { RateLimitStatus } from "./rate-limits.js";
 import type {
   Account,
+  InstallationToken,
   IssueRecord,
   LabelRecord,
   MilestoneRecord,
@@ -21,6 +22,12 @@ function nodeId(prefix: string, id: number): string {
   return `${prefix}_kwDO${id.toString(36).toUpperCase().padStart(6, "0")}`;
 }
 
+const ACCOUNT_PREFIX: Readonly<Record<Account["type"], string>> = {
+  User: "U",
+  Organization: "O",
+  Bot: "BOT",
+};
+
 /**
  * The JSON GitHub answers with, built from the store's records: every field the OpenAPI description
  * requires, typed by `@octokit/openapi-types` and checked at run time against `@octokit/openapi` by the
@@ -30,15 +37,17 @@ export class Representations {
   constructor(private readonly baseUrl: string) {}
 
   simpleUser(account: Account): Schemas["simple-user"] {
-    const api = `${this.baseUrl}/users/${account.login}`;
+    // A bot's login has brackets (`slug[bot]`), which URLs escape; its page is its App's.
+    const api = `${this.baseUrl}/users/${encodeURIComponent(account.login)}`;
+    const page = account.type === "Bot" ? `apps/${account.login.replace(/\[bot\]$/, "")}` : account.login;
     return {
       login: account.login,
       id: account.id,
-      node_id: nodeId(account.type === "User" ? "U" : "O", account.id),
+      node_id: nodeId(ACCOUNT_PREFIX[account.type], account.id),
       avatar_url: `${this.baseUrl}/avatars/u/${account.id}`,
       gravatar_id: "",
       url: api,
-      html_url: `${this.baseUrl}/${account.login}`,
+      html_url: `${this.baseUrl}/${page}`,
       followers_url: `${api}/followers`,
       following_url: `${api}/following{/other_user}`,
       gists_url: `${api}/gists{/gist_id}`,
@@ -182,8 +191,14 @@ export class Representations {
     };
   }
 
-  /** `GET /repos/{owner}/{repo}`, with the token's `permissions`. */
-  repository(repository: RepositoryRecord, access: RepoAccess): Schemas["full-repository"] {
+  /**
+   * `GET /repos/{owner}/{repo}`, with the token's `permissions`; also fit for the lists that use the
+   * shorter `repository` schema.
+   */
+  repository(
+    repository: RepositoryRecord,
+    access: RepoAccess,
+  ): Schemas["full-repository"] & Schemas["repository"] {
     const api = this.repoApi(repository);
     const html = this.repoHtml(repository);
     const push = access === "admin" || access === "write";
@@ -278,6 +293,19 @@ export class Representations {
       license: null,
       allow_forking: true,
       web_commit_signoff_required: false,
+    };
+  }
+
+  /** A new installation access token, with what it may reach. */
+  installationToken({ token, installation, expiresAt }: InstallationToken): Schemas["installation-token"] {
+    return {
+      token,
+      expires_at: timestamp(expiresAt),
+      permissions: { ...installation.permissions },
+      repository_selection: "selected",
+      repositories: installation.repositories.map((repository) =>
+        this.repository(repository, installation.access),
+      ),
     };
   }
 

@@ -1,7 +1,7 @@
 import type { OutgoingHttpHeaders } from "node:http";
 import type { RateLimitStatus } from "./rate-limits.js";
 import type { Representations } from "./representations.js";
-import type { Credential, GitHubStore } from "./store.js";
+import type { AppRecord, Credential, GitHubStore } from "./store.js";
 
 /**
  * The endpoints the simulator serves, named as GitHub's OpenAPI description names them (method and path
@@ -17,7 +17,8 @@ export type RouteKey =
   | "GET /repos/{owner}/{repo}/labels"
   | "POST /repos/{owner}/{repo}/labels"
   | "GET /repos/{owner}/{repo}/milestones"
-  | "POST /repos/{owner}/{repo}/milestones";
+  | "POST /repos/{owner}/{repo}/milestones"
+  | "POST /app/installations/{installation_id}/access_tokens";
 
 export type RouteMethod = "GET" | "POST";
 
@@ -31,20 +32,29 @@ export interface RouteTraits {
   readonly rateLimited: boolean;
 }
 
-/** Everything a handler may read or change for one request. */
-export interface RouteContext {
+/** Everything a handler may read or change for one request, however it was authenticated. */
+export interface HandlerContext {
   readonly store: GitHubStore;
   readonly representations: Representations;
-  readonly credential: Credential;
   /** The path parameters, decoded. */
   readonly params: Readonly<Record<string, string>>;
   /** The absolute URL of the request, as the simulator's base URL spells it. */
   readonly url: URL;
   /** The parsed JSON body; undefined without one. */
   readonly body: unknown;
-  readonly rateLimit: RateLimitStatus;
   /** Clock milliseconds when the request is handled. */
   readonly now: number;
+}
+
+/** The context of a request authenticated by a personal or installation token. */
+export interface RouteContext extends HandlerContext {
+  readonly credential: Credential;
+  readonly rateLimit: RateLimitStatus;
+}
+
+/** The context of a request authenticated as a GitHub App, by its JWT. */
+export interface AppRouteContext extends HandlerContext {
+  readonly app: AppRecord;
 }
 
 export interface Reply {
@@ -53,12 +63,29 @@ export interface Reply {
   readonly headers?: OutgoingHttpHeaders;
 }
 
-export interface Route extends RouteTraits {
+/** What every route has, whatever authenticates its requests. */
+export interface RouteBase extends RouteTraits {
   /** The page of GitHub's REST documentation that its errors link to. */
   readonly documentationUrl: string;
+}
+
+/** An endpoint for tokens, counted against the limits of the token's user or installation. */
+export interface TokenRoute extends RouteBase {
+  readonly authentication: "token";
   /** Answers the request, or throws GitHubApiError for GitHub's refusals. */
   readonly handle: (context: RouteContext) => Reply;
 }
+
+/**
+ * An endpoint of the App itself, which takes only its JWT. GitHub counts these requests against no
+ * limit and answers them without rate-limit headers.
+ */
+export interface AppRoute extends RouteBase {
+  readonly authentication: "app";
+  readonly handle: (context: AppRouteContext) => Reply;
+}
+
+export type Route = TokenRoute | AppRoute;
 
 export interface RouteMatch {
   readonly route: Route;

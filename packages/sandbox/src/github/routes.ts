@@ -1,25 +1,52 @@
 import { getAuthenticatedUser, getRateLimit, getRepository } from "./handlers/account.js";
+import { createInstallationAccessToken } from "./handlers/apps.js";
 import { createIssue, getIssue, listIssues } from "./handlers/issues.js";
 import { createLabel, listLabels } from "./handlers/labels.js";
 import { createMilestone, listMilestones } from "./handlers/milestones.js";
-import type { Reply, Route, RouteContext, RouteKey, RouteMethod } from "./route.js";
+import type {
+  AppRoute,
+  AppRouteContext,
+  Reply,
+  Route,
+  RouteBase,
+  RouteContext,
+  RouteKey,
+  RouteMethod,
+  TokenRoute,
+} from "./route.js";
 
 const DOCS = "https://docs.github.com/rest";
+
+interface Traits {
+  readonly createsContent?: boolean;
+  readonly rateLimited?: boolean;
+}
+
+function described(key: RouteKey, documentationPath: string, traits: Traits): RouteBase {
+  return {
+    key,
+    method: key.split(" ")[0] as RouteMethod,
+    documentationUrl: `${DOCS}/${documentationPath}`,
+    createsContent: traits.createsContent ?? false,
+    rateLimited: traits.rateLimited ?? true,
+  };
+}
 
 function route(
   key: RouteKey,
   documentationPath: string,
   handle: (context: RouteContext) => Reply,
-  traits: { readonly createsContent?: boolean; readonly rateLimited?: boolean } = {},
-): Route {
-  return {
-    key,
-    method: key.split(" ")[0] as RouteMethod,
-    documentationUrl: `${DOCS}/${documentationPath}`,
-    handle,
-    createsContent: traits.createsContent ?? false,
-    rateLimited: traits.rateLimited ?? true,
-  };
+  traits: Traits = {},
+): TokenRoute {
+  return { ...described(key, documentationPath, traits), authentication: "token", handle };
+}
+
+function appRoute(
+  key: RouteKey,
+  documentationPath: string,
+  handle: (context: AppRouteContext) => Reply,
+): AppRoute {
+  return { ...described(key, documentationPath, { rateLimited: false }), authentication: "app", handle };
 }
 
 /** What the simulator serves: the endpoints Monarch uses. */
@@ -47,6 +74,11 @@ export const ROUTES: readonly Route[] = [
   route("POST /repos/{owner}/{repo}/milestones", "issues/milestones#create-a-milestone", createMilestone, {
     createsContent: true,
   }),
+  appRoute(
+    "POST /app/installations/{installation_id}/access_tokens",
+    "apps/apps#create-an-installation-access-token-for-an-app",
+    createInstallationAccessToken,
+  ),
 ];
 
 /** Where GitHub's answers to requests outside any route link to. */

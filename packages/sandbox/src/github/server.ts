@@ -2,15 +2,23 @@ import { createHash, randomBytes } from "node:crypto";
 import type { IncomingMessage, OutgoingHttpHeaders, RequestListener, ServerResponse } from "node:http";
 import { setTimeout as sleep } from "node:timers/promises";
 import { BodyTooLargeError, readBody } from "../http/read-body.js";
+import { authenticateApp } from "./app-jwt.js";
 import type { Clock } from "./clock.js";
 import { GitHubApiError } from "./errors.js";
 import type { FaultPlan, Faults } from "./faults.js";
 import type { OpenRecord, RequestLog } from "./inspection.js";
 import type { GitHubRateLimits, Refusal } from "./rate-limits.js";
 import { Representations } from "./representations.js";
-import { matchRoute, type Reply, type Route } from "./route.js";
+import {
+  type AppRoute,
+  type HandlerContext,
+  matchRoute,
+  type Reply,
+  type Route,
+  type TokenRoute,
+} from "./route.js";
 import { GENERAL_DOCUMENTATION_URL, ROUTES } from "./routes.js";
-import type { Credential, GitHubStore } from "./store.js";
+import type { AppRecord, Credential, GitHubStore } from "./store.js";
 
 /** Far above GitHub's 65 536-character issue body, so that its own 422 is what a long body meets. */
 const MAX_BODY_BYTES = 1024 * 1024;
@@ -49,6 +57,8 @@ function tokenOf(request: IncomingMessage): string | undefined {
   return match?.[1];
 }
 
+type Answer = (status: number, body: unknown, headers: OutgoingHttpHeaders) => void;
+
 function etagOf(text: string): string {
   return `W/"${createHash("sha256").update(text).digest("hex")}"`;
 }
@@ -62,8 +72,9 @@ function notModified(request: IncomingMessage, etag: string): boolean {
 }
 
 /**
- * One request through the simulated GitHub: route, injected faults, authentication, rate limits,
- * latency, the handler, conditional GETs; each step recorded in the request log.
+ * One request through the simulated GitHub: route, injected faults, authentication (a token, or an
+ * App's JWT for the App's own endpoints), rate limits, latency, the handler, conditional GETs; each
+ * step recorded in the request log.
  */
 class Exchange {
   private readonly requestId = newRequestId();
@@ -102,10 +113,16 @@ class Exchange {
     if (!match) throw new GitHubApiError(404, "Not Found");
     const token = tokenOf(this.request);
     if (token === undefined) throw new GitHubApiError(401, "Requires authentication");
+    const { route, params } = match;
+    if (route.authentication === "app") {
+      const app = authenticateApp(token, parts.store, record.receivedAt);
+      record.login = app.slug;
+      return this.serveApp(route, params, app, plan);
+    }
     const credential = parts.store.credential(token);
     if (!credential) throw new GitHubApiError(401, "Bad credentials");
     record.login = credential.user.login;
-    await this.serve(match.route, match.params, credential, plan);
+    await this.serve(route, params, credential, plan);
   }
 
   /** Answers what {@link run} threw: GitHub's error for a GitHubApiError, a 500 for a simulator bug. */
@@ -117,60 +134,62 @@ class Exchange {
   }
 
   private async serve(
-    route: Route,
+    route: TokenRoute,
     params: Record<string, string>,
     credential: Credential,
     plan: FaultPlan,
   ): Promise<void> {
     const { parts, record } = this;
-    const { user } = credential;
     // Nothing is awaited between arrival and here, so arrival times are admission times, in order.
-    const admission = parts.limits.admit(user, route, record.receivedAt);
+    const admission = parts.limits.admit(credential, route, record.receivedAt);
     if (!admission.admitted) return this.refuse(route, credential, admission.refusal);
     record.concurrent = admission.concurrent;
     // The slot is held until the exchange ends, answered or not (a lost response holds it until the client gives up).
     this.response.once("close", admission.release);
-    const outcome = await this.handle(route, params, credential, plan);
-    if (plan.fault === "error-after-success") return this.fail(plan);
-    if (plan.fault === "lost-response") return;
-    // The rate-limit headers are those in force as the answer is sent.
-    const answer = (status: number, body: unknown, headers: OutgoingHttpHeaders) =>
+    const outcome = await this.handle(params, plan, (context) =>
+      route.handle({ ...context, credential, rateLimit: parts.limits.status(credential, context.now) }),
+    );
+    this.conclude(route, plan, outcome, (status, body, headers) => {
+      // GitHub does not count a conditional request answered 304 against the primary limit.
+      if (status === 304) parts.limits.refund(credential, parts.clock.now());
+      // The rate-limit headers are those in force as the answer is sent.
       this.send(status, body, {
         ...headers,
-        ...parts.limits.answered(user, route, undefined, parts.clock.now()),
+        ...parts.limits.answered(credential, route, undefined, parts.clock.now()),
       });
-    if (outcome instanceof GitHubApiError) {
-      return answer(outcome.status, outcome.body(route.documentationUrl), { ...outcome.options.headers });
-    }
-    const text = JSON.stringify(outcome.body);
-    if (route.method !== "GET") return answer(outcome.status, text, { ...outcome.headers });
-    const etag = etagOf(text);
-    const headers = { ...outcome.headers, ...CACHEABLE, etag };
-    if (!notModified(this.request, etag)) return answer(outcome.status, text, headers);
-    // GitHub does not count a conditional request answered 304 against the primary limit.
-    parts.limits.refund(user, parts.clock.now());
-    answer(304, undefined, headers);
+    });
   }
 
-  /** Reads the body, waits out the latency, and runs the handler: its reply, or the refusal it threw. */
-  private async handle(
-    route: Route,
+  /** An App's own endpoint: counted against no limit, answered without rate-limit headers. */
+  private async serveApp(
+    route: AppRoute,
     params: Record<string, string>,
-    credential: Credential,
+    app: AppRecord,
     plan: FaultPlan,
+  ): Promise<void> {
+    const outcome = await this.handle(params, plan, (context) => route.handle({ ...context, app }));
+    this.conclude(route, plan, outcome, (status, body, headers) => this.send(status, body, headers));
+  }
+
+  /**
+   * Reads the body, waits out the latency, and runs `handler` with what it may read or change: its
+   * reply, or the refusal it threw.
+   */
+  private async handle(
+    params: Record<string, string>,
+    plan: FaultPlan,
+    handler: (context: HandlerContext) => Reply,
   ): Promise<Reply | GitHubApiError> {
     const { parts } = this;
     try {
       const body = await this.readJson();
       await this.delay(plan);
-      return route.handle({
+      return handler({
         store: parts.store,
         representations: new Representations(this.url.origin),
-        credential,
         params,
         url: this.url,
         body,
-        rateLimit: parts.limits.status(credential.user, parts.clock.now()),
         now: parts.clock.now(),
       });
     } catch (error) {
@@ -179,17 +198,34 @@ class Exchange {
     }
   }
 
-  private refuse(route: Route, credential: Credential, refusal: Refusal): void {
+  /** Answers the handler's outcome through `answer`, unless a fault takes the answer away. */
+  private conclude(route: Route, plan: FaultPlan, outcome: Reply | GitHubApiError, answer: Answer): void {
+    if (plan.fault === "error-after-success") this.fail(plan);
+    else if (plan.fault !== "lost-response") answer(...this.answerTo(route, outcome));
+  }
+
+  /** The answer to the handler's outcome: a GET's with its ETag, or 304 when `If-None-Match` names it. */
+  private answerTo(route: Route, outcome: Reply | GitHubApiError): Parameters<Answer> {
+    if (outcome instanceof GitHubApiError) {
+      return [outcome.status, outcome.body(route.documentationUrl), { ...outcome.options.headers }];
+    }
+    const text = JSON.stringify(outcome.body);
+    if (route.method !== "GET") return [outcome.status, text, { ...outcome.headers }];
+    const etag = etagOf(text);
+    const headers = { ...outcome.headers, ...CACHEABLE, etag };
+    return notModified(this.request, etag) ? [304, undefined, headers] : [outcome.status, text, headers];
+  }
+
+  private refuse(route: TokenRoute, credential: Credential, refusal: Refusal): void {
     const { parts, record } = this;
-    const { user } = credential;
     record.refusedBy = refusal.limit;
-    if (refusal.ignored) parts.log.violated(record, route.key, user.login, refusal.ignored);
+    if (refusal.ignored) parts.log.violated(record, route.key, credential.user.login, refusal.ignored);
     const now = parts.clock.now();
-    const error = parts.limits.refusalError(refusal, user, this.requestId, now);
+    const error = parts.limits.refusalError(refusal, credential, this.requestId, now);
     this.send(
       error.status,
       error.body(route.documentationUrl),
-      parts.limits.answered(user, route, refusal, now),
+      parts.limits.answered(credential, route, refusal, now),
     );
   }
 
@@ -227,6 +263,8 @@ class Exchange {
     const text = body === undefined ? undefined : typeof body === "string" ? body : JSON.stringify(body);
     response.writeHead(status, {
       ...ALWAYS,
+      // The simulator's time: a client whose clock is off corrects its JWTs by it, as @octokit/auth-app does.
+      date: new Date(this.parts.clock.now()).toUTCString(),
       "x-github-request-id": this.requestId,
       ...(text === undefined ? {} : { "content-type": "application/json; charset=utf-8" }),
       ...headers,

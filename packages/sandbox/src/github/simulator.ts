@@ -10,7 +10,9 @@ import {
 } from "./rate-limits.js";
 import { gitHubRequestListener } from "./server.js";
 import {
+  type AppSeed,
   GitHubStore,
+  type InstallationSeed,
   type IssueSeed,
   type LabelSeed,
   type MilestoneSeed,
@@ -40,9 +42,10 @@ export type FaultControls = Pick<Faults, "set" | "clear">;
 /**
  * GitHub's REST API on a loopback port, for the real `@octokit/rest` client (`baseUrl: simulator.url`):
  * issues, labels and milestones of repositories, the authenticated user and the rate-limit status, with
- * GitHub's permissions, errors, pagination, conditional requests, and primary and secondary rate limits.
- * Seed it with repositories, issues and tokens; inject faults; then inspect what it received, what it
- * holds, and which requests ignored a limit it had told about.
+ * GitHub's permissions, errors, pagination, conditional requests, and primary and secondary rate limits;
+ * and GitHub App authentication (an App's JWT exchanged for an hour's installation token). Seed it with
+ * repositories, issues, tokens and Apps; inject faults; then inspect what it received, what it holds, and
+ * which requests ignored a limit it had told about.
  */
 export class GitHubSimulator {
   /** `http://127.0.0.1:PORT`: Octokit's `baseUrl`. */
@@ -106,6 +109,22 @@ export class GitHubSimulator {
   /** Makes `token` valid for the user `login`, with the given access per repository. */
   grantToken(token: string, grant: TokenGrant): void {
     this.store.grantToken(token, grant);
+  }
+
+  /**
+   * Registers a GitHub App, whose JWTs must be signed with the private half of `publicKey`; returns the
+   * login of the bot its installations act as, `slug[bot]`.
+   */
+  registerApp(seed: AppSeed): string {
+    return this.store.registerApp(seed).bot.login;
+  }
+
+  /**
+   * Installs a registered App on an account, for some of its repositories: the App may then exchange
+   * its JWT for an hour's installation token at `POST /app/installations/{id}/access_tokens`.
+   */
+  installApp(seed: InstallationSeed): void {
+    this.store.installApp(seed);
   }
 
   /** Every request received so far, in order of arrival. */

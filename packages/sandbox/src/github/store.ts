@@ -1,3 +1,4 @@
+import { createPublicKey, type KeyObject, randomBytes } from "node:crypto";
 import type { Clock } from "./clock.js";
 import { SeedError } from "./errors.js";
 
@@ -19,7 +20,8 @@ export type AuthorAssociation = "OWNER" | "COLLABORATOR" | "NONE";
 export interface Account {
   readonly id: number;
   readonly login: string;
-  readonly type: "User" | "Organization";
+  /** `Bot`: the account a GitHub App's installations act as, `slug[bot]`. */
+  readonly type: "User" | "Organization" | "Bot";
   readonly createdAt: number;
 }
 
@@ -74,10 +76,43 @@ export interface RepositoryRecord {
   readonly issues: IssueRecord[];
 }
 
-/** A token and the user it authenticates as. */
+/** A GitHub App permission's level, as `app-permissions` spells them. */
+export type AppPermission = "read" | "write" | "admin";
+
+export interface AppRecord {
+  readonly id: number;
+  readonly slug: string;
+  /** The public half of the key pair whose private half signs the App's JWTs. */
+  readonly publicKey: KeyObject;
+  /** The account its installations act as, `slug[bot]`. */
+  readonly bot: Account;
+}
+
+export interface InstallationRecord {
+  readonly id: number;
+  readonly app: AppRecord;
+  readonly repositories: readonly RepositoryRecord[];
+  readonly permissions: Readonly<Record<string, AppPermission>>;
+  /** What its tokens may do in its repositories, by its `issues` permission. */
+  readonly access: RepoAccess;
+}
+
+/** What a token authenticates as. */
 export interface Credential {
+  /** Who acts: the token's user, or an installation's bot. */
   readonly user: Account;
   readonly grants: ReadonlyMap<string, RepoAccess>;
+  /** Set for an installation access token: its rate limits are the installation's, not a user's. */
+  readonly installation?: InstallationRecord;
+  /** Clock milliseconds from which the token is refused; undefined: never (personal tokens). */
+  readonly expiresAt?: number;
+}
+
+/** An installation access token, as `POST /app/installations/{installation_id}/access_tokens` answers it. */
+export interface InstallationToken {
+  readonly token: string;
+  readonly installation: InstallationRecord;
+  readonly expiresAt: number;
 }
 
 export interface RepositorySeed {
@@ -129,6 +164,30 @@ export interface TokenGrant {
   readonly repos?: Readonly<Record<string, RepoAccess>>;
 }
 
+export interface AppSeed {
+  /** The App's id, which its JWTs name as their issuer (`iss`). */
+  readonly id: number;
+  /** Its URL name; its installations act as the bot account `slug[bot]`. */
+  readonly slug: string;
+  /** The public half of the App's RSA key pair, PEM (SPKI or PKCS#1). */
+  readonly publicKey: string;
+}
+
+export interface InstallationSeed {
+  readonly id: number;
+  /** The id of the App installed. */
+  readonly appId: number;
+  /** The organization or user it is installed on. */
+  readonly account: string;
+  /** The repositories of `account` it was granted (`owner/name`). */
+  readonly repositories: readonly string[];
+  /**
+   * The App permissions it was granted. In its repositories `issues: "write"` may do everything the
+   * simulator serves; anything less only reads. Default `{ issues: "write", metadata: "read" }`.
+   */
+  readonly permissions?: Readonly<Record<string, AppPermission>>;
+}
+
 /** What {@link GitHubStore.createIssue} needs once a request has been validated and its fields resolved. */
 export interface NewIssue {
   readonly title: string;
@@ -173,16 +232,27 @@ const DEFAULT_LABELS: readonly Required<LabelSeed>[] = [
 /** GitHub compares logins, repository names and label names without regard to case. */
 const key = (name: string) => name.toLowerCase();
 
+const DEFAULT_APP_PERMISSIONS: Readonly<Record<string, AppPermission>> = {
+  issues: "write",
+  metadata: "read",
+};
+
+/** GitHub's installation access tokens last an hour. */
+const INSTALLATION_TOKEN_MS = 3_600_000;
+
 /**
- * The simulated GitHub's state: accounts, tokens, repositories and their labels, milestones, issues and
- * pull requests, with the rules that hold whoever changes it (numbering, case-insensitive names). Seeding
- * misuse throws {@link SeedError}; the HTTP routes check requests before they call in.
+ * The simulated GitHub's state: accounts, tokens, GitHub Apps and their installations, repositories and
+ * their labels, milestones, issues and pull requests, with the rules that hold whoever changes it
+ * (numbering, case-insensitive names). Seeding misuse throws {@link SeedError}; the HTTP routes check
+ * requests before they call in.
  */
 export class GitHubStore {
   private lastId = 1000;
   private readonly accounts = new Map<string, Account>();
   private readonly credentials = new Map<string, Credential>();
   private readonly repositories = new Map<string, RepositoryRecord>();
+  private readonly apps = new Map<number, AppRecord>();
+  private readonly installations = new Map<number, InstallationRecord>();
 
   constructor(private readonly clock: Clock) {}
 
@@ -193,8 +263,75 @@ export class GitHubStore {
     return user;
   }
 
+  /** What `token` authenticates as; undefined when unknown or expired. */
   credential(token: string): Credential | undefined {
-    return this.credentials.get(token);
+    const credential = this.credentials.get(token);
+    if (credential?.expiresAt === undefined || this.clock.now() < credential.expiresAt) return credential;
+    this.credentials.delete(token);
+    return undefined;
+  }
+
+  registerApp(seed: AppSeed): AppRecord {
+    if (this.apps.has(seed.id)) throw new SeedError(`an App with id ${seed.id} exists already`);
+    const bot = `${seed.slug}[bot]`;
+    if (this.accounts.has(key(bot))) throw new SeedError(`an App named ${seed.slug} exists already`);
+    let publicKey: KeyObject;
+    try {
+      publicKey = createPublicKey(seed.publicKey);
+    } catch {
+      throw new SeedError(`App ${seed.id}: the public key is not a PEM public key`);
+    }
+    if (publicKey.asymmetricKeyType !== "rsa") {
+      throw new SeedError(`App ${seed.id}: GitHub Apps sign with RSA keys`);
+    }
+    const app: AppRecord = { id: seed.id, slug: seed.slug, publicKey, bot: this.account(bot, "Bot") };
+    this.apps.set(app.id, app);
+    return app;
+  }
+
+  app(id: number): AppRecord | undefined {
+    return this.apps.get(id);
+  }
+
+  installApp(seed: InstallationSeed): InstallationRecord {
+    if (this.installations.has(seed.id)) {
+      throw new SeedError(`an installation with id ${seed.id} exists already`);
+    }
+    const app = this.apps.get(seed.appId);
+    if (!app) throw new SeedError(`no App with id ${seed.appId}: register it first`);
+    const repositories = seed.repositories.map((fullName) => {
+      const repository = this.seededRepository(fullName);
+      if (key(repository.owner.login) !== key(seed.account)) {
+        throw new SeedError(`${fullName} is not a repository of ${seed.account}`);
+      }
+      return repository;
+    });
+    const permissions = seed.permissions ?? DEFAULT_APP_PERMISSIONS;
+    const installation: InstallationRecord = {
+      id: seed.id,
+      app,
+      repositories,
+      permissions,
+      access: permissions.issues === "write" ? "write" : "read-only",
+    };
+    this.installations.set(installation.id, installation);
+    return installation;
+  }
+
+  installation(id: number): InstallationRecord | undefined {
+    return this.installations.get(id);
+  }
+
+  /** A new token of `installation`'s bot, for its repositories, until an hour from now. */
+  issueInstallationToken(installation: InstallationRecord): InstallationToken {
+    // Shaped like GitHub's: `ghs_` and 36 characters. Expiry on a whole second, as `expires_at` tells it.
+    const token = `ghs_${randomBytes(18).toString("hex")}`;
+    const expiresAt = Math.floor((this.clock.now() + INSTALLATION_TOKEN_MS) / 1000) * 1000;
+    const grants = new Map(
+      installation.repositories.map((repository) => [key(repository.fullName), installation.access]),
+    );
+    this.credentials.set(token, { user: installation.app.bot, grants, installation, expiresAt });
+    return { token, installation, expiresAt };
   }
 
   /** The account with `login`, if the simulator knows one (a token's user or a repository owner). */
@@ -236,7 +373,9 @@ export class GitHubStore {
     const granted = credential.grants.get(key(repository.fullName));
     if (granted) return granted;
     if (credential.user === repository.owner) return "admin";
-    return repository.private ? "none" : "read";
+    if (repository.private) return "none";
+    // An installation reads public repositories beyond its own, but may change nothing in them.
+    return credential.installation ? "read-only" : "read";
   }
 
   findLabel(repository: RepositoryRecord, name: string): LabelRecord | undefined {

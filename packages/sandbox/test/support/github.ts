@@ -1,3 +1,4 @@
+import { type KeyObject, sign } from "node:crypto";
 import { readFileSync } from "node:fs";
 import { createRequire } from "node:module";
 import { Octokit } from "@octokit/rest";
@@ -155,6 +156,20 @@ const quiet = { debug: () => {}, info: () => {}, warn: () => {}, error: () => {}
 /** The real Octokit REST client against `simulator`, with `token`; its request log silenced. */
 export function octokitFor(simulator: GitHubSimulator, token: string): Octokit {
   return new Octokit({ auth: token, baseUrl: simulator.url, log: quiet });
+}
+
+/**
+ * A GitHub App's JWT: RS256 over `header` and `claims`, of which GitHub reads `iss` (the App's id), and
+ * `iat` and `exp` (epoch seconds). Any claims, so that tests can send what GitHub refuses.
+ */
+export function appJwt(
+  privateKey: KeyObject,
+  claims: Readonly<Record<string, unknown>>,
+  header: Readonly<Record<string, unknown>> = { alg: "RS256", typ: "JWT" },
+): string {
+  const part = (json: object) => Buffer.from(JSON.stringify(json)).toString("base64url");
+  const signed = `${part(header)}.${part(claims)}`;
+  return `${signed}.${sign("sha256", Buffer.from(signed), privateKey).toString("base64url")}`;
 }
 
 /** The status of a failed Octokit request (RequestError), to assert on in one line. */

@@ -1,6 +1,6 @@
 import { GitHubApiError } from "../errors.js";
 import type { RouteContext } from "../route.js";
-import type { RepoAccess, RepositoryRecord } from "../store.js";
+import type { Credential, RepoAccess, RepositoryRecord } from "../store.js";
 
 export interface RepositoryAccess {
   readonly repository: RepositoryRecord;
@@ -30,14 +30,19 @@ export function hasPush(access: RepoAccess): boolean {
   return access === "admin" || access === "write";
 }
 
+/** GitHub's 403 for what a token's permissions do not cover, worded by the kind of token. */
+export function notAccessible(credential: Credential): GitHubApiError {
+  const by = credential.installation ? "integration" : "personal access token";
+  return new GitHubApiError(403, `Resource not accessible by ${by}`);
+}
+
 /** Refuses a mutation to a token that may only read: 403, as GitHub answers a read-only token. */
-export function refuseReadOnlyToken(access: RepoAccess): void {
-  if (access === "read-only")
-    throw new GitHubApiError(403, "Resource not accessible by personal access token");
+export function refuseReadOnlyToken(credential: Credential, access: RepoAccess): void {
+  if (access === "read-only") throw notAccessible(credential);
 }
 
 /** Refuses a mutation that needs push access; GitHub hides such endpoints from readers (404). */
-export function requirePush(access: RepoAccess): void {
-  refuseReadOnlyToken(access);
+export function requirePush(credential: Credential, access: RepoAccess): void {
+  refuseReadOnlyToken(credential, access);
   if (!hasPush(access)) throw new GitHubApiError(404, "Not Found");
 }

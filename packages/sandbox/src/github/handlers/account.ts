@@ -1,12 +1,14 @@
 import type { Reply, RouteContext } from "../route.js";
-import { visibleRepository } from "./access.js";
+import { notAccessible, visibleRepository } from "./access.js";
 
-/** `GET /user`: the token's user. */
+/** `GET /user`: the token's user. An installation's bot is no user GitHub lets a token read this way. */
 export function getAuthenticatedUser(context: RouteContext): Reply {
-  return { status: 200, body: context.representations.privateUser(context.credential.user) };
+  const { credential } = context;
+  if (credential.installation) throw notAccessible(credential);
+  return { status: 200, body: context.representations.privateUser(credential.user) };
 }
 
-/** `GET /rate_limit`: the user's primary limit, which this request does not count against. */
+/** `GET /rate_limit`: the user's or installation's primary limit, which it does not count against. */
 export function getRateLimit(context: RouteContext): Reply {
   return { status: 200, body: context.representations.rateLimits(context.rateLimit, context.now) };
 }

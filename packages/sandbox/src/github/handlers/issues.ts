@@ -112,7 +112,7 @@ interface IssueMetadata {
  */
 export function createIssue(context: RouteContext): Reply {
   const { repository, access } = repositoryWithIssues(context);
-  refuseReadOnlyToken(access);
+  refuseReadOnlyToken(context.credential, access);
   const fields = jsonObject(context.body);
   const rawTitle = fields.title;
   const title = typeof rawTitle === "number" ? String(rawTitle) : requiredString(fields, "title");

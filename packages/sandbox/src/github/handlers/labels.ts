@@ -22,7 +22,7 @@ export function listLabels(context: RouteContext): Reply {
 /** `POST /repos/{owner}/{repo}/labels`: needs push access; names are unique without regard to case. */
 export function createLabel(context: RouteContext): Reply {
   const { repository, access } = visibleRepository(context);
-  requirePush(access);
+  requirePush(context.credential, access);
   const fields = jsonObject(context.body);
   const name = requiredString(fields, "name");
   if (name.trim() === "") throw validationFailed({ resource: "Label", field: "name", code: "missing_field" });

@@ -39,7 +39,7 @@ export function listMilestones(context: RouteContext): Reply {
 /** `POST /repos/{owner}/{repo}/milestones`: needs push access; titles are unique. */
 export function createMilestone(context: RouteContext): Reply {
   const { repository, access } = visibleRepository(context);
-  requirePush(access);
+  requirePush(context.credential, access);
   const fields = jsonObject(context.body);
   const title = requiredString(fields, "title");
   const state = optionalString(fields, "state") ?? "open";
