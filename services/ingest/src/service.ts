@@ -42,7 +42,12 @@ export const ingestService: ServiceDefinition<typeof ingestEnv> = {
       }),
       logger,
       metrics,
-      openApi: openApiDocument(version),
+      openApi: openApiDocument({
+        version,
+        signatureToleranceSeconds: config.SIGNATURE_TOLERANCE_SECONDS,
+        duplicateWindowSeconds: config.DUPLICATE_WINDOW_SECONDS,
+        idempotencyTtlHours: config.IDEMPOTENCY_TTL_HOURS,
+      }),
       port: config.INGEST_PORT,
       host: config.INGEST_HOST,
       onProgress: heartbeat,

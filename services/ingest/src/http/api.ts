@@ -50,6 +50,8 @@ export class IngestApi {
   private readonly server: Server;
   private readonly duration;
   private stopping = false;
+  /** Answers not yet sent; when the stop begins, each is told to close its connection. */
+  private readonly unanswered = new Set<ServerResponse>();
 
   constructor(private readonly options: IngestApiOptions) {
     this.server = createServer({ requestTimeout: 30_000, headersTimeout: 10_000 }, (request, response) =>
@@ -80,6 +82,9 @@ export class IngestApi {
   /** Takes no new connections, lets requests in progress finish until `deadlineMs`, then cuts the rest. */
   async stop(deadlineMs: number): Promise<void> {
     this.stopping = true;
+    for (const response of this.unanswered) {
+      if (!response.headersSent) response.setHeader("connection", "close");
+    }
     const closed = new Promise<void>((resolve) => this.server.close(() => resolve()));
     this.server.closeIdleConnections();
     let timer: NodeJS.Timeout | undefined;
@@ -97,6 +102,10 @@ export class IngestApi {
     const started = process.hrtime.bigint();
     // While stopping, each answer closes its keep-alive connection.
     if (this.stopping) response.setHeader("connection", "close");
+    else {
+      this.unanswered.add(response);
+      response.once("close", () => this.unanswered.delete(response));
+    }
     const { route, handle } = this.route(request);
     handle
       .call(this, request, response)

@@ -25,7 +25,15 @@ const requestIdParameter = {
  * Ingest's OpenAPI 3.1 description, served at `/openapi.json`. Its schemas are the contracts' own
  * (exported from the same zod schemas the service validates with), so the two cannot drift.
  */
-export function openApiDocument(version: string): Record<string, unknown> {
+export interface ApiSettings {
+  readonly version: string;
+  readonly signatureToleranceSeconds: number;
+  readonly duplicateWindowSeconds: number;
+  readonly idempotencyTtlHours: number;
+}
+
+export function openApiDocument(settings: ApiSettings): Record<string, unknown> {
+  const { version, signatureToleranceSeconds, duplicateWindowSeconds, idempotencyTtlHours } = settings;
   const contracts = jsonSchemas();
   const accepted = {
     content: { "application/json": { schema: { $ref: "#/components/schemas/MigrationAccepted" } } },
@@ -40,7 +48,7 @@ export function openApiDocument(version: string): Record<string, unknown> {
         "Submit migration requests and follow them. Authenticate with `Authorization: Bearer <token>`, or sign: " +
         `\`${TIMESTAMP_HEADER}\` is the Unix time in seconds and \`${SIGNATURE_HEADER}\` is \`sha256=\` and the hex ` +
         "HMAC-SHA256, keyed with the shared secret, of the timestamp, a `.` and the raw body. Signatures more than " +
-        "5 minutes from the server's clock are refused.",
+        `${signatureToleranceSeconds} seconds from the server's clock are refused.`,
     },
     security: [{ bearer: [] }, { signature: [], signatureTimestamp: [] }],
     paths: {
@@ -49,15 +57,17 @@ export function openApiDocument(version: string): Record<string, unknown> {
           operationId: "submitMigration",
           summary: "Submit a migration request",
           description:
-            "Answers 202 once the request is stored in the migrations stream. The same request sent again within " +
-            "the duplicate window (default 10 minutes) is accepted once: the answer is 200 with the first request's id.",
+            "Answers 202 once the request is stored in the migrations stream. " +
+            (duplicateWindowSeconds > 0
+              ? `The same request sent again within ${duplicateWindowSeconds} seconds is accepted once: the answer is 200 with the first request's id.`
+              : ""),
           parameters: [
             {
               name: "Idempotency-Key",
               in: "header",
               required: false,
               description:
-                "Sending the same key again within 24 hours returns the first answer (with `Idempotent-Replayed: true`) " +
+                `Sending the same key again within ${idempotencyTtlHours} hours returns the first answer (with \`Idempotent-Replayed: true\`) ` +
                 "and stores nothing; the same key with a different body is refused with 422.",
               schema: { type: "string", minLength: 1, maxLength: 255, pattern: "^[\\x21-\\x7e]+$" },
             },
@@ -110,6 +120,7 @@ export function openApiDocument(version: string): Record<string, unknown> {
           parameters: [requestIdParameter],
           responses: {
             "202": { description: "Stored as a new request.", ...accepted },
+            "400": problem("The id is not a request id."),
             "401": problem("Not authenticated."),
             "404": problem("No such request, or its payload is past retention."),
             "409": problem("The stored payload is no longer valid."),

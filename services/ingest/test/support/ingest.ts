@@ -2,7 +2,7 @@ import { type ChildProcess, spawn } from "node:child_process";
 import { dirname, join } from "node:path";
 import { builtEntry, findFreePort, startValkey, until, type ValkeyServer } from "@monarch/sandbox";
 import { closeClient, createClient, type ValkeyClient } from "@monarch/valkey-client";
-import { afterAll, afterEach, beforeAll } from "vitest";
+import { afterAll, afterEach, beforeAll, expect } from "vitest";
 import { signatureHeaders } from "../../src/signature.js";
 
 export const HMAC_SECRET = "test-hmac-secret-0123456789abcdef0123456789";
@@ -23,9 +23,14 @@ export interface IngestProcess {
 
 const mainEntry = () => join(dirname(builtEntry(new URL("../..", import.meta.url).pathname)), "main.js");
 
-const running: ChildProcess[] = [];
+/** Started by a test: killed after it. Started in `beforeAll`: killed after the file. */
+const startedByTests: ChildProcess[] = [];
+const startedForFile: ChildProcess[] = [];
 afterEach(() => {
-  for (const child of running.splice(0)) child.kill("SIGKILL");
+  for (const child of startedByTests.splice(0)) child.kill("SIGKILL");
+});
+afterAll(() => {
+  for (const child of startedForFile.splice(0)) child.kill("SIGKILL");
 });
 
 /** Starts the built ingest service as its own process, and waits until `/readyz` says ready. */
@@ -47,7 +52,7 @@ export async function startIngest(
       ...env,
     },
   });
-  running.push(child);
+  (expect.getState().currentTestName === undefined ? startedForFile : startedByTests).push(child);
   let output = "";
   child.stdout?.on("data", (chunk: Buffer) => (output += chunk.toString()));
   child.stderr?.on("data", (chunk: Buffer) => (output += chunk.toString()));
@@ -60,6 +65,21 @@ export async function startIngest(
     return (await fetch(`${metricsUrl}/readyz`).catch(() => undefined))?.status === 200;
   }, 20_000);
   return { url: `http://127.0.0.1:${port}`, metricsUrl, child, output: () => output, exited };
+}
+
+/** One ingest process for the tests of a file (or a `describe`), started before them. */
+export function sharedIngest(
+  valkey: { readonly server: () => ValkeyServer },
+  env: Record<string, string> = {},
+): () => IngestProcess {
+  let ingest: IngestProcess | undefined;
+  beforeAll(async () => {
+    ingest = await startIngest(valkey.server().url, env);
+  });
+  return () => {
+    if (ingest === undefined) throw new Error("the shared ingest process starts in beforeAll");
+    return ingest;
+  };
 }
 
 /** A private Valkey server for one test file (ingest's stream names are fixed), and a client to it. */
