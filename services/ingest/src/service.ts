@@ -63,12 +63,13 @@ export const ingestService: ServiceDefinition<typeof ingestEnv> = {
     readiness.push({ name: "http api", check: () => api.listening });
     // Idle is healthy for a front door: the watchdog should only fire when work stalls, and the
     // intakes beat on every request; an idle timer keeps it alive between requests.
-    const idleBeat = setInterval(heartbeat, Math.max(1_000, config.WATCHDOG_INTERVAL_MS / 2)).unref();
-    const stopDeadlineMs = config.SHUTDOWN_TIMEOUT_MS / 2;
+    const idleBeat = setInterval(heartbeat, config.WATCHDOG_INTERVAL_MS / 2).unref();
+    // The three intakes stop one after another, within the runtime's own deadline.
+    const stopDeadlineMs = config.SHUTDOWN_TIMEOUT_MS / 4;
     return [
       { name: "inbox consumer", start: () => inbox.start(), stop: () => inbox.stop(stopDeadlineMs) },
       ...(config.INGEST_LEGACY_CHANNEL === "on"
-        ? [{ name: "legacy channel", start: () => channel.start(), stop: () => channel.stop() }]
+        ? [{ name: "legacy channel", start: () => channel.start(), stop: () => channel.stop(stopDeadlineMs) }]
         : []),
       {
         name: "http api",

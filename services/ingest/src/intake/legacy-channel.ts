@@ -27,6 +27,8 @@ export class LegacyChannelIntake {
   private readonly subscriber: ChannelSubscriber;
   private readonly retry: Retry;
   private readonly inFlight = new Set<Promise<void>>();
+  /** Aborted when a stop's deadline passes: retries end, and what is still unstored is logged. */
+  private readonly giveUp = new AbortController();
 
   constructor(private readonly options: LegacyChannelOptions) {
     this.subscriber = new ChannelSubscriber({
@@ -43,16 +45,27 @@ export class LegacyChannelIntake {
       maxElapsedMs: options.retryBudgetMs ?? 60_000,
       backoff: exponentialBackoff({ initialDelayMs: 100, maxDelayMs: 5_000, jitter: "full" }),
     });
+    this.retry.on("retry", ({ attempt, delayMs, error }) =>
+      options.logger.warn(
+        { err: error, attempt, delayMs },
+        "could not store a legacy channel message yet; retrying",
+      ),
+    );
   }
 
   start(): Promise<void> {
     return this.subscriber.subscribe(LEGACY_REQUEST_CHANNEL);
   }
 
-  /** Stops listening, then waits for the messages already received to be stored. */
-  async stop(): Promise<void> {
+  /**
+   * Stops listening, then waits for the messages already received to be stored; those still failing
+   * at `deadlineMs` are given up, their payloads logged.
+   */
+  async stop(deadlineMs: number): Promise<void> {
     await this.subscriber.close();
+    const timer = setTimeout(() => this.giveUp.abort(new Error("ingest is stopping")), deadlineMs);
     await Promise.allSettled([...this.inFlight]);
+    clearTimeout(timer);
   }
 
   private track(work: Promise<void>): void {
@@ -73,8 +86,9 @@ export class LegacyChannelIntake {
       },
       async (span) => {
         try {
-          await this.retry.execute(() =>
-            this.options.receptionist.receive({ raw: message, via: "pubsub", requestId, receivedAt }),
+          await this.retry.execute(
+            () => this.options.receptionist.receive({ raw: message, via: "pubsub", requestId, receivedAt }),
+            this.giveUp.signal,
           );
         } catch (error) {
           span.recordException(error instanceof Error ? error : String(error));

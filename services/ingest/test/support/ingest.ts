@@ -2,7 +2,7 @@ import { type ChildProcess, spawn } from "node:child_process";
 import { dirname, join } from "node:path";
 import { builtEntry, findFreePort, startValkey, until, type ValkeyServer } from "@monarch/sandbox";
 import { closeClient, createClient, type ValkeyClient } from "@monarch/valkey-client";
-import { afterAll, afterEach, beforeAll, expect } from "vitest";
+import { afterAll, afterEach, beforeAll } from "vitest";
 import { signatureHeaders } from "../../src/signature.js";
 
 export const HMAC_SECRET = "test-hmac-secret-0123456789abcdef0123456789";
@@ -23,21 +23,26 @@ export interface IngestProcess {
 
 const mainEntry = () => join(dirname(builtEntry(new URL("../..", import.meta.url).pathname)), "main.js");
 
-/** Started by a test: killed after it. Started in `beforeAll`: killed after the file. */
+/** Processes a test started: killed after it. */
 const startedByTests: ChildProcess[] = [];
-const startedForFile: ChildProcess[] = [];
 afterEach(() => {
   for (const child of startedByTests.splice(0)) child.kill("SIGKILL");
 });
-afterAll(() => {
-  for (const child of startedForFile.splice(0)) child.kill("SIGKILL");
-});
 
-/** Starts the built ingest service as its own process, and waits until `/readyz` says ready. */
+/**
+ * Starts the built ingest service as its own process for one test (it is killed after the test), and
+ * waits until `/readyz` says ready. For a process that serves several tests, see {@link sharedIngest}.
+ */
 export async function startIngest(
   valkeyUrl: string,
   env: Record<string, string> = {},
 ): Promise<IngestProcess> {
+  const ingest = await launch(valkeyUrl, env);
+  startedByTests.push(ingest.child);
+  return ingest;
+}
+
+async function launch(valkeyUrl: string, env: Record<string, string>): Promise<IngestProcess> {
   const [port, metricsPort] = [await findFreePort(), await findFreePort()];
   const child = spawn(process.execPath, [mainEntry()], {
     env: {
@@ -52,7 +57,6 @@ export async function startIngest(
       ...env,
     },
   });
-  (expect.getState().currentTestName === undefined ? startedForFile : startedByTests).push(child);
   let output = "";
   child.stdout?.on("data", (chunk: Buffer) => (output += chunk.toString()));
   child.stderr?.on("data", (chunk: Buffer) => (output += chunk.toString()));
@@ -67,14 +71,17 @@ export async function startIngest(
   return { url: `http://127.0.0.1:${port}`, metricsUrl, child, output: () => output, exited };
 }
 
-/** One ingest process for the tests of a file (or a `describe`), started before them. */
+/** One ingest process for the tests of a file (or of a `describe`): started before them, killed after. */
 export function sharedIngest(
   valkey: { readonly server: () => ValkeyServer },
   env: Record<string, string> = {},
 ): () => IngestProcess {
   let ingest: IngestProcess | undefined;
   beforeAll(async () => {
-    ingest = await startIngest(valkey.server().url, env);
+    ingest = await launch(valkey.server().url, env);
+  });
+  afterAll(() => {
+    ingest?.child.kill("SIGKILL");
   });
   return () => {
     if (ingest === undefined) throw new Error("the shared ingest process starts in beforeAll");
