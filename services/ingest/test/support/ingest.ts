@@ -36,15 +36,20 @@ afterEach(() => {
 export async function startIngest(
   valkeyUrl: string,
   env: Record<string, string> = {},
+  nodeOptions: readonly string[] = [],
 ): Promise<IngestProcess> {
-  const ingest = await launch(valkeyUrl, env);
+  const ingest = await launch(valkeyUrl, env, nodeOptions);
   startedByTests.push(ingest.child);
   return ingest;
 }
 
-async function launch(valkeyUrl: string, env: Record<string, string>): Promise<IngestProcess> {
+async function launch(
+  valkeyUrl: string,
+  env: Record<string, string>,
+  nodeOptions: readonly string[] = [],
+): Promise<IngestProcess> {
   const [port, metricsPort] = [await findFreePort(), await findFreePort()];
-  const child = spawn(process.execPath, [mainEntry()], {
+  const child = spawn(process.execPath, [...nodeOptions, mainEntry()], {
     env: {
       PATH: process.env.PATH,
       VALKEY_URL: valkeyUrl,
