@@ -150,6 +150,20 @@ describe("a service on the runtime", () => {
     expect(lines.at(-1)?.msg).toBe("stopped");
   });
 
+  it("exits rather than spins when its stdout's reader goes away", async () => {
+    const service = await startFixture({});
+    await until(() => service.stdout.includes("service started"));
+    // As when the supervisor that read its output dies: every write to stdout now fails (EPIPE).
+    service.child.stdout?.destroy();
+    service.child.stderr?.destroy();
+    await valkey().xadd(service.stream, "*", "data", "{}");
+    const { code } = await service.exited;
+    expect(code).toBe(1);
+    const fatal = (await storedLines(service.instance)).filter((line) => line.level === 60);
+    expect(fatal).toHaveLength(1);
+    expect(fatal[0]).toMatchObject({ err: { code: "EPIPE" } });
+  });
+
   it("exits at once on a second signal", async () => {
     const service = await startFixture({ HANDLER_MS: "60000", SHUTDOWN_TIMEOUT_MS: "30000" });
     await until(() => service.stdout.includes("service started"));

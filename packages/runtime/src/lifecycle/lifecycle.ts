@@ -38,6 +38,7 @@ export class Lifecycle {
   private readonly shutdownTimeoutMs: number;
   private readonly exit: (code: number) => void;
   private stopping: Promise<number> | undefined;
+  private failing = false;
 
   constructor(options: LifecycleOptions) {
     this.logger = options.logger;
@@ -83,6 +84,10 @@ export class Lifecycle {
   }
 
   private fail(what: string, error: unknown): void {
+    // Only the first failure is logged: when stdout itself is what fails (its reader went away),
+    // logging each failure would fail again and keep the process spinning instead of exiting.
+    if (this.failing) return;
+    this.failing = true;
     this.logger.fatal({ err: error }, what);
     void this.stop(what).then(() => this.exit(ExitCode.failed));
   }
