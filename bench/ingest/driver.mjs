@@ -1,0 +1,378 @@
+// Runs the ingest benchmark: signed `POST /v1/migrations` from autocannon in this process against a
+// bare node:http server (the ceiling) and then against the built ingest service, each server in its
+// own process, with the same load, warm-up and duration. Prints the markdown report and keeps the raw
+// numbers in results/. Uses the built packages: run `pnpm build` first.
+import { spawn } from "node:child_process";
+import { readFileSync } from "node:fs";
+import { createRequire } from "node:module";
+import { cpus, loadavg } from "node:os";
+import { createInterface } from "node:readline";
+import { fileURLToPath } from "node:url";
+import { parseArgs } from "node:util";
+import { findFreePort, startValkey } from "@monarch/sandbox";
+import { closeClient, createClient, DATA_FIELD } from "@monarch/valkey-client";
+import { machine as describeMachine, revision, saveResults, scriptArgs } from "../lib/environment.mjs";
+import { formatReport } from "./report.mjs";
+import { HMAC_SECRET, options } from "./settings.mjs";
+import { load, requestNumbers } from "./workload.mjs";
+
+/** `MIGRATIONS_STREAM` of @monarch/contracts: where ingest appends every accepted request. */
+const MIGRATIONS_STREAM = "{monarch:migrations}";
+/** Longest a server may take to say it is ready. */
+const READY_TIMEOUT_MS = 30_000;
+
+const ingestDir = fileURLToPath(new URL("../../services/ingest/", import.meta.url));
+
+const { values } = parseArgs({ args: scriptArgs(), options });
+const settings = {
+  connections: Number(values.connections),
+  warmup: Number(values.warmup),
+  duration: Number(values.duration),
+  logLevel: values["log-level"],
+  ...(values["ingest-main"] === undefined ? {} : { ingestMain: values["ingest-main"] }),
+};
+const servers = values.servers.split(",");
+
+/** CPU time the process has used in user space and in the kernel, in ms, from /proc (Linux), or NaN. */
+function userAndSystemMsOf(/** @type {number} */ pid) {
+  try {
+    const fields = readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1].split(" ");
+    // utime and stime, fields 14 and 15 of stat(5), in clock ticks of 10 ms.
+    return { user: Number(fields[11]) * 10, system: Number(fields[12]) * 10 };
+  } catch {
+    return { user: Number.NaN, system: Number.NaN };
+  }
+}
+
+/**
+ * How often the process's main thread (its event loop) gave up the CPU: waiting for work (voluntary),
+ * or taken off it for another process (involuntary), from /proc (Linux), or NaN elsewhere.
+ */
+function contextSwitchesOf(/** @type {number} */ pid) {
+  try {
+    const status = readFileSync(`/proc/${pid}/status`, "utf8");
+    const count = (/** @type {string} */ name) =>
+      Number(status.match(new RegExp(`^${name}:\\s+(\\d+)`, "m"))?.[1]);
+    return { voluntary: count("voluntary_ctxt_switches"), involuntary: count("nonvoluntary_ctxt_switches") };
+  } catch {
+    return { voluntary: Number.NaN, involuntary: Number.NaN };
+  }
+}
+
+/** CPU time the process has used, in ms, from /proc (Linux), or NaN elsewhere. */
+function cpuMsOf(/** @type {number} */ pid) {
+  const { user, system } = userAndSystemMsOf(pid);
+  return user + system;
+}
+
+/** CPU time all processes of the machine have used, in ms, from /proc/stat (Linux), or NaN elsewhere. */
+function machineCpuMs() {
+  try {
+    const [user, nice, system, , , irq, softirq, steal] = readFileSync("/proc/stat", "utf8")
+      .split("\n")[0]
+      .split(/\s+/)
+      .slice(1)
+      .map(Number);
+    return (user + nice + system + irq + softirq + steal) * 10;
+  } catch {
+    return Number.NaN;
+  }
+}
+
+/** This process's CPU time in ms. */
+const ownCpuMs = () => {
+  const { user, system } = process.cpuUsage();
+  return (user + system) / 1000;
+};
+
+/** Server processes still running: ended with the driver, however it ends, so none is left behind. */
+/** @type {Set<import("node:child_process").ChildProcess>} */
+const children = new Set();
+const killChildren = () => {
+  for (const child of children) child.kill("SIGKILL");
+};
+process.once("exit", killChildren);
+for (const [signal, number] of /** @type {const} */ ([
+  ["SIGINT", 2],
+  ["SIGTERM", 15],
+])) {
+  process.once(signal, () => {
+    killChildren();
+    process.exit(128 + number);
+  });
+}
+
+/**
+ * A server process, ready to take requests.
+ * @param {"ceiling" | "ingest"} name
+ * @param {string} valkeyUrl
+ */
+async function startServer(name, valkeyUrl) {
+  const port = await findFreePort();
+  const profile = values["cpu-prof"]
+    ? ["--cpu-prof", "--cpu-prof-dir", values["cpu-prof"], "--cpu-prof-name", `${name}.cpuprofile`]
+    : [];
+  /** @type {import("node:child_process").ChildProcess} */
+  let child;
+  /** @type {() => Promise<void>} */
+  let ready;
+  /** @type {number | undefined} */
+  let metricsPort;
+  if (name === "ceiling") {
+    const script = fileURLToPath(new URL("ceiling.mjs", import.meta.url));
+    child = spawn(process.execPath, [...profile, script, String(port)], {
+      stdio: ["ignore", "pipe", "inherit"],
+    });
+    const lines = createInterface({ input: /** @type {import("node:stream").Readable} */ (child.stdout) });
+    ready = () =>
+      new Promise((resolve) => lines.once("line", () => resolve(undefined))).then(() => lines.close());
+  } else {
+    metricsPort = await findFreePort();
+    const env = Object.fromEntries(Object.entries(process.env).filter(([key]) => !key.startsWith("OTEL_")));
+    const main = values["ingest-main"] ?? `${ingestDir}dist/main.js`;
+    child = spawn(process.execPath, [...profile, main], {
+      cwd: ingestDir,
+      env: {
+        ...env,
+        VALKEY_URL: valkeyUrl,
+        INGEST_HOST: "127.0.0.1",
+        INGEST_PORT: String(port),
+        METRICS_PORT: String(metricsPort),
+        INGEST_HMAC_SECRET: HMAC_SECRET,
+        // Production's level by default: a line per request, to stdout (here /dev/null) and to Valkey.
+        LOG_LEVEL: values["log-level"],
+      },
+      // Stdout is the log; /dev/null, so that reading it costs this process nothing.
+      stdio: ["ignore", "ignore", "inherit"],
+    });
+    ready = async () => {
+      for (;;) {
+        const answer = await fetch(`http://127.0.0.1:${metricsPort}/readyz`).catch(() => undefined);
+        if (answer?.status === 200) return;
+        await new Promise((resolve) => setTimeout(resolve, 100));
+      }
+    };
+  }
+  children.add(child);
+  const exited = new Promise((resolve) =>
+    child.once("exit", (code, signal) => {
+      children.delete(child);
+      resolve({ code, signal });
+    }),
+  );
+  let timer;
+  await Promise.race([
+    ready(),
+    exited.then(({ code, signal }) => {
+      throw new Error(`${name} exited (${code ?? signal}) before it was ready (was \`pnpm build\` run?)`);
+    }),
+    new Promise((_, reject) => {
+      timer = setTimeout(
+        () => reject(new Error(`${name} not ready after ${READY_TIMEOUT_MS} ms`)),
+        READY_TIMEOUT_MS,
+      );
+    }),
+  ])
+    .catch((error) => {
+      child.kill("SIGKILL");
+      throw error;
+    })
+    .finally(() => clearTimeout(timer));
+  return {
+    url: `http://127.0.0.1:${port}`,
+    pid: /** @type {number} */ (child.pid),
+    metricsPort,
+    /** Stops the process as an orchestrator would (SIGTERM), and waits for it to end. */
+    async stop() {
+      child.kill("SIGTERM");
+      const killer = setTimeout(() => child.kill("SIGKILL"), 20_000);
+      await exited;
+      clearTimeout(killer);
+    },
+  };
+}
+
+/**
+ * Every request id in the migrations stream, in order.
+ * @param {import("@monarch/valkey-client").ValkeyClient} admin
+ */
+async function storedRequestIds(admin) {
+  /** @type {string[]} */
+  const ids = [];
+  let start = "-";
+  for (;;) {
+    const entries = await admin.xrange(MIGRATIONS_STREAM, start, "+", "COUNT", 10_000);
+    for (const [, fields] of entries) {
+      const data = fields[fields.indexOf(DATA_FIELD) + 1];
+      ids.push(JSON.parse(data).requestId);
+    }
+    if (entries.length < 10_000) return ids;
+    start = `(${entries.at(-1)?.[0]}`;
+  }
+}
+
+/**
+ * Ingest's own counters from /metrics: what it logged, dropped, and answered.
+ * @param {number} port
+ */
+async function ingestCounters(port) {
+  const text = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
+  // A labelled counter has no line until it first counts.
+  const value = (/** @type {RegExp} */ pattern) => Number(text.match(pattern)?.[1] ?? 0);
+  return {
+    accepted: value(/^monarch_ingest_requests_total\{[^}]*outcome="accepted"[^}]*\} (\S+)$/m),
+    duplicate: value(/^monarch_ingest_requests_total\{[^}]*outcome="duplicate"[^}]*\} (\S+)$/m),
+    logLinesDropped: value(/^monarch_log_lines_dropped_total(?:\{[^}]*\})? (\S+)$/m),
+  };
+}
+
+/**
+ * One server: started, warmed up, timed, checked, stopped.
+ * @param {"ceiling" | "ingest"} name
+ * @param {{ url: string, pid: number, admin: import("@monarch/valkey-client").ValkeyClient }} valkey
+ * @param {ReturnType<typeof requestNumbers>} numbers
+ */
+async function measure(name, valkey, numbers) {
+  await valkey.admin.flushall();
+  const server = await startServer(name, valkey.url);
+  try {
+    const { connections } = settings;
+    const warmup = await load(server.url, { seconds: settings.warmup, connections, numbers });
+    const storedBefore = await valkey.admin.xlen(MIGRATIONS_STREAM);
+    const load1 = loadavg()[0];
+    const before = {
+      server: cpuMsOf(server.pid),
+      serverSystem: userAndSystemMsOf(server.pid).system,
+      switches: contextSwitchesOf(server.pid),
+      valkey: cpuMsOf(valkey.pid),
+      bench: ownCpuMs(),
+      all: machineCpuMs(),
+      at: performance.now(),
+    };
+    /** CPU times as the last connection closes. */
+    let after = before;
+    const drained = () => {
+      after = {
+        server: cpuMsOf(server.pid),
+        serverSystem: userAndSystemMsOf(server.pid).system,
+        switches: contextSwitchesOf(server.pid),
+        valkey: cpuMsOf(valkey.pid),
+        bench: ownCpuMs(),
+        all: machineCpuMs(),
+        at: performance.now(),
+      };
+    };
+    const timed = await load(server.url, {
+      seconds: settings.duration,
+      connections,
+      numbers,
+      onDrained: drained,
+    });
+    const wallMs = after.at - before.at;
+    const cpuMs = {
+      server: after.server - before.server,
+      /** The server's share in the kernel: system calls (socket reads and writes), network stack. */
+      serverSystem: after.serverSystem - before.serverSystem,
+      valkey: after.valkey - before.valkey,
+      bench: after.bench - before.bench,
+    };
+    const serverSwitches = {
+      voluntary: after.switches.voluntary - before.switches.voluntary,
+      involuntary: after.switches.involuntary - before.switches.involuntary,
+    };
+    // The share of the machine's cores that other processes took meanwhile: a run to trust has little.
+    const otherShare = Math.max(
+      0,
+      (after.all - before.all - cpuMs.server - cpuMs.valkey - cpuMs.bench) / (wallMs * cpus().length),
+    );
+    const stored = await valkey.admin.xlen(MIGRATIONS_STREAM);
+    /** @type {object | undefined} */
+    let stream;
+    /** @type {object | undefined} */
+    let counters;
+    if (name === "ingest") {
+      const ids = await storedRequestIds(valkey.admin);
+      const answered = new Set([...warmup.accepted, ...timed.accepted]);
+      const storedIds = new Set(ids);
+      stream = {
+        storedBefore,
+        stored,
+        storedDuringTimed: stored - storedBefore,
+        // Each id stored once, and the ids stored are exactly those answered with 202.
+        idsMatch:
+          storedIds.size === ids.length &&
+          storedIds.size === answered.size &&
+          ids.every((id) => answered.has(id)),
+        accepted202: warmup.accepted.length + timed.accepted.length,
+      };
+      counters = await ingestCounters(/** @type {number} */ (server.metricsPort));
+    }
+    const { accepted: _warmupIds, ...warmupSummary } = warmup;
+    const { accepted: timedIds, ...timedSummary } = timed;
+    return {
+      name,
+      load: load1,
+      otherShare,
+      wallMs,
+      cpuMs,
+      serverSwitches,
+      warmup: warmupSummary,
+      timed: { ...timedSummary, accepted202: timedIds.length },
+      stream,
+      counters,
+    };
+  } finally {
+    await server.stop();
+  }
+}
+
+/** The versions measured, from the installed packages. */
+function versions() {
+  const read = (/** @type {string} */ path) => JSON.parse(readFileSync(path, "utf8")).version;
+  const autocannon = createRequire(import.meta.url)("autocannon/package.json").version;
+  return {
+    ingest: `@monarch/ingest ${read(`${ingestDir}package.json`)}`,
+    autocannon: `autocannon ${autocannon}`,
+  };
+}
+
+const startedAt = new Date();
+// The service and the packages it runs on (revision() looks under packages/).
+const measuredRevision = revision(["../services/ingest/src", "runtime", "valkey-client", "contracts"]);
+const machine = describeMachine();
+const valkeyServer = await startValkey();
+const admin = createClient({ endpoint: { url: valkeyServer.url }, name: "bench-driver" });
+/** @type {Awaited<ReturnType<typeof measure>>[]} */
+const runs = [];
+let serverInfo = "";
+try {
+  const info = String(await admin.info("server"));
+  const field = (/** @type {string} */ name) => info.match(new RegExp(`^${name}:(.*)$`, "m"))?.[1]?.trim();
+  serverInfo = `${field("valkey_version") ? "Valkey" : "Redis"} ${field("valkey_version") ?? field("redis_version")}`;
+  const valkey = { url: valkeyServer.url, pid: Number(field("process_id")), admin };
+  const numbers = requestNumbers();
+  for (const name of /** @type {Array<"ceiling" | "ingest">} */ (servers)) {
+    const begin = performance.now();
+    const run = await measure(name, valkey, numbers);
+    runs.push(run);
+    console.error(
+      `${name}: ${Math.round(run.timed.perSecond)} requests/s, p99 ${run.timed.latency.p99.toFixed(2)} ms, ` +
+        `in ${((performance.now() - begin) / 1000).toFixed(1)} s`,
+    );
+  }
+} finally {
+  await closeClient(admin);
+  await valkeyServer.stop();
+}
+
+const result = {
+  date: startedAt.toISOString(),
+  revision: measuredRevision,
+  machine,
+  server: serverInfo,
+  versions: versions(),
+  settings,
+  runs,
+};
+console.log(formatReport(result));
+if (!values["no-json"]) saveResults("ingest", startedAt, result);

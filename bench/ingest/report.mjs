@@ -1,0 +1,134 @@
+// Turns the runs into the markdown report: the side-by-side table, where the CPU went, and the goal.
+import { describeRun } from "../lib/environment.mjs";
+import { integer, table, verdict } from "../lib/markdown.mjs";
+import { goals } from "./settings.mjs";
+
+/**
+ * @typedef {import("./workload.mjs").LoadResult} LoadResult
+ * @typedef {{ name: "ceiling" | "ingest", load: number, otherShare: number, wallMs: number,
+ *   cpuMs: { server: number, serverSystem: number, valkey: number, bench: number },
+ *   serverSwitches: { voluntary: number, involuntary: number },
+ *   warmup: Omit<LoadResult, "accepted">, timed: Omit<LoadResult, "accepted"> & { accepted202: number },
+ *   stream?: { storedBefore: number, stored: number, storedDuringTimed: number, idsMatch: boolean,
+ *     accepted202: number },
+ *   counters?: { accepted: number, duplicate: number, logLinesDropped: number } }} Run
+ * @typedef {{ connections: number, warmup: number, duration: number, logLevel: string,
+ *   ingestMain?: string }} Settings
+ */
+
+const names = { ceiling: "bare node:http, 202 (ceiling)", ingest: "@monarch/ingest" };
+
+const ms = (/** @type {number} */ value) => value.toFixed(value < 10 ? 2 : 1);
+
+/** 2xx and non-2xx answers of a timed part. */
+function answers(/** @type {Run} */ { timed }) {
+  const count = (/** @type {(status: number) => boolean} */ which) =>
+    Object.entries(timed.statuses)
+      .filter(([status]) => which(Number(status)))
+      .reduce((sum, [, n]) => sum + n, 0);
+  return { ok: count((s) => s >= 200 && s < 300), other: count((s) => s < 200 || s >= 300) };
+}
+
+/**
+ * Formats the report.
+ * @param {{ date: string, revision: string, machine: import("../lib/environment.mjs").Machine,
+ *   server: string, versions: Record<string, string>, settings: Settings, runs: Run[] }} result
+ */
+export function formatReport({ date, revision, machine, server, versions, settings, runs }) {
+  const lines = [describeRun(date, revision, machine), ""];
+  lines.push(
+    `${versions.autocannon} in the bench process sends to each server, one after the other and each in its ` +
+      `own process: ${settings.connections} connections, one request in flight on each, every request a new ` +
+      "legacy payload (its own target) signed with `signatureHeaders`; " +
+      `${settings.warmup} s of warm-up, then ${settings.duration} s timed, ended by letting each connection ` +
+      "finish the request it has in flight. Latency: nearest rank over every timed request. " +
+      `${versions.ingest}: \`node ${settings.ingestMain ?? "dist/main.js"}\` with LOG_LEVEL=${settings.logLevel}` +
+      `${settings.logLevel === "info" ? " (production's: a line per request to stdout, here /dev/null, and to Valkey)" : " (not production's info)"}, ` +
+      `the default 10-minute duplicate window, on ${server} (\`startValkey()\`).`,
+    "",
+  );
+  lines.push(
+    ...table(
+      ["Server", "requests/s", "p50 ms", "p90 ms", "p99 ms", "max ms", "2xx", "non-2xx", "errors (timeouts)"],
+      runs.map((run) => {
+        const { ok, other } = answers(run);
+        const { timed } = run;
+        return [
+          names[run.name],
+          integer(timed.perSecond),
+          ms(timed.latency.p50),
+          ms(timed.latency.p90),
+          ms(timed.latency.p99),
+          ms(timed.latency.max),
+          integer(ok),
+          integer(other),
+          `${integer(timed.errors)} (${integer(timed.timeouts)})`,
+        ];
+      }),
+    ),
+  );
+  lines.push(
+    "",
+    "CPU over the timed part (from /proc): per request answered (the server's time in the kernel, i.e. " +
+      "system calls and the loopback network stack, in brackets), and in cores (CPU time / wall time); other " +
+      "work is the share of the machine's cores that other processes took meanwhile.",
+    "",
+    ...table(
+      [
+        "Server",
+        "server µs/req (in kernel)",
+        "Valkey µs/req",
+        "load generator µs/req",
+        "server cores",
+        "Valkey cores",
+        "load generator cores",
+        "other work %",
+      ],
+      runs.map(({ name, cpuMs, wallMs, timed, otherShare }) => {
+        const perRequest = (/** @type {number} */ cpu) => integer((cpu * 1000) / timed.answered);
+        const cores = (/** @type {number} */ cpu) => (cpu / wallMs).toFixed(2);
+        return [
+          names[name],
+          `${perRequest(cpuMs.server)} (${perRequest(cpuMs.serverSystem)})`,
+          name === "ingest" ? perRequest(cpuMs.valkey) : "—",
+          perRequest(cpuMs.bench),
+          cores(cpuMs.server),
+          name === "ingest" ? cores(cpuMs.valkey) : "—",
+          cores(cpuMs.bench),
+          integer(otherShare * 100),
+        ];
+      }),
+    ),
+  );
+  const ceiling = runs.find((run) => run.name === "ceiling");
+  const ingest = runs.find((run) => run.name === "ingest");
+  if (ingest?.stream && ingest.counters) {
+    const { stream, counters, timed } = ingest;
+    const { other } = answers(ingest);
+    const all202 = Object.keys(timed.statuses).every((status) => status === "202");
+    const exact = stream.storedDuringTimed === timed.accepted202 && stream.idsMatch;
+    const clean = other === 0 && timed.errors === 0 && ingest.warmup.errors === 0 && all202;
+    lines.push("", "Goals:", "");
+    if (ceiling) {
+      const ratio = timed.perSecond / ceiling.timed.perSecond;
+      lines.push(
+        `- At least ${goals.ceilingShare * 100} % of the ceiling's requests/s: ` +
+          `${verdict(ratio >= goals.ceilingShare)} (${ratio.toFixed(2)}: ${integer(timed.perSecond)} against ` +
+          `${integer(ceiling.timed.perSecond)}).`,
+      );
+    }
+    lines.push(
+      `- p99 under ${goals.p99Ms} ms: ${verdict(timed.latency.p99 < goals.p99Ms)} (${ms(timed.latency.p99)} ms).`,
+      `- The stream holds exactly as many requests as 202s were returned: ${verdict(exact)} (XLEN grew by ` +
+        `${integer(stream.storedDuringTimed)} in the timed part, which had ${integer(timed.accepted202)} 202s; ` +
+        `over warm-up and timed part the stream's ${integer(stream.stored)} request ids ` +
+        `${stream.idsMatch ? "are exactly" : "are not"} the ${integer(stream.accepted202)} ids answered with 202).`,
+      `- Only 202s, no errors or timeouts: ${verdict(clean)} (${integer(other)} non-2xx, ` +
+        `${integer(timed.errors)} errors, statuses ${JSON.stringify(timed.statuses)}).`,
+      "",
+      `Ingest's own counters: ${integer(counters.accepted)} accepted, ${integer(counters.duplicate)} duplicates, ` +
+        `${integer(counters.logLinesDropped)} log lines dropped (buffer full) over warm-up and timed part.`,
+    );
+  }
+  return lines.join("\n");
+}
