@@ -1,4 +1,11 @@
-import { BasePolicy, type ExecutionContext, type Operation, type Policy } from "./policy.js";
+import {
+  BasePolicy,
+  type ExecutionContext,
+  type Operation,
+  type Policy,
+  type RunsAround,
+  runAround,
+} from "./policy.js";
 
 /**
  * Runs operations through several policies, the first outermost: in
@@ -7,27 +14,35 @@ import { BasePolicy, type ExecutionContext, type Operation, type Policy } from "
  */
 export class Pipeline extends BasePolicy {
   readonly policies: readonly Policy[];
+  private readonly outermost: Policy | undefined;
+  /** What the outermost policy runs: the next policy, or a pipeline of all the others. */
+  private readonly inner: Policy | undefined;
+  private readonly outermostRunsAround: boolean;
 
   constructor(policies: readonly Policy[]) {
     super();
     this.policies = policies;
+    const [outermost, ...others] = policies;
+    this.outermost = outermost;
+    this.inner = others.length > 1 ? new Pipeline(others) : others[0];
+    this.outermostRunsAround = outermost !== undefined && runAround in outermost;
   }
 
   run<T>(operation: Operation<T>, context: ExecutionContext): Promise<T> {
-    return this.runFrom(0, operation, context);
-  }
-
-  private runFrom<T>(index: number, operation: Operation<T>, context: ExecutionContext): Promise<T> {
-    const policy = this.policies[index];
-    if (!policy) {
+    const outermost = this.outermost;
+    if (!outermost) {
       try {
         return Promise.resolve(operation(context));
       } catch (error) {
         return Promise.reject(error);
       }
     }
-    if (index === this.policies.length - 1) return policy.run(operation, context);
-    return policy.run((inner) => this.runFrom(index + 1, operation, inner), context);
+    const inner = this.inner;
+    if (!inner) return outermost.run(operation, context);
+    // A policy that can run the inner one itself spares a closure per call.
+    if (this.outermostRunsAround)
+      return (outermost as Policy & RunsAround)[runAround](inner, operation, context);
+    return outermost.run((innerContext) => inner.run(operation, innerContext), context);
   }
 }
 

@@ -51,6 +51,24 @@ export abstract class LazySignalContext implements ExecutionContext {
   abstract readonly cancelled: boolean;
   /** Whether the policy that made this context answers its caller as soon as the call is cancelled. */
   abstract readonly answersAbort: boolean;
+
+  /**
+   * Asks the policy that made this context to tell `observer` how `promise` settles, if it watches
+   * that promise anyway (because the operation it runs hands it back), so that the observer need not
+   * add a reaction of its own. Returns false when it cannot; the observer then watches for itself.
+   */
+  observeSettle(_promise: Promise<unknown>, _observer: SettleObserver): boolean {
+    return false;
+  }
+}
+
+/**
+ * Told how an operation's promise settled, with the context the operation ran in; see
+ * {@link LazySignalContext.observeSettle}. Called before the caller is resumed.
+ */
+export interface SettleObserver {
+  settledWithResult(result: unknown, context: ExecutionContext): void;
+  settledWithError(error: unknown, context: ExecutionContext): void;
 }
 
 /** Whether the context's call was cancelled, without creating a signal that does not exist yet. */
@@ -64,6 +82,18 @@ export function isCancelled(context: ExecutionContext): boolean {
  */
 export function mustWatchAbort(context: ExecutionContext): boolean {
   return context instanceof LazySignalContext ? !context.answersAbort : context.signal !== neverAbortedSignal;
+}
+
+/**
+ * The key of an internal method: `policy[runAround](inner, operation, context)` does what
+ * `policy.run((context) => inner.run(operation, context), context)` does, without creating a closure
+ * per call. {@link Pipeline} uses it where the outer policy has it.
+ */
+export const runAround: unique symbol = Symbol("runAround");
+
+/** A policy with the {@link runAround} method. */
+export interface RunsAround {
+  [runAround]<T>(inner: Policy, operation: Operation<T>, context: ExecutionContext): Promise<T>;
 }
 
 /** Provides `execute` on top of `run`. */

@@ -319,6 +319,164 @@ class Api {
   }
 }
 
+describe("aggressive timeout around a circuit breaker", () => {
+  const boom = new Error("boom");
+  const setup = (failures = 2) => {
+    const clock = new ManualClock();
+    const breaker = new CircuitBreaker({ trip: consecutiveFailures(failures), openDuration: 1000, clock });
+    return { clock, breaker, timed: timeout(1000, { clock }) };
+  };
+
+  /** A promise that counts the reactions registered on it. */
+  function counted<T>(promise: Promise<T>): { promise: Promise<T>; reactions: () => number } {
+    let reactions = 0;
+    const then = promise.then.bind(promise);
+    // biome-ignore lint/suspicious/noThenProperty: it wraps the promise's own then, to count the calls
+    Object.defineProperty(promise, "then", {
+      value: (...args: Parameters<typeof then>) => {
+        reactions++;
+        return then(...args);
+      },
+    });
+    return { promise, reactions: () => reactions };
+  }
+
+  it("watch the operation's promise with one reaction, and the breaker records every outcome before the caller resumes", async () => {
+    const { breaker, timed } = setup(2);
+    const composed = pipeline(timed, breaker);
+    const first = counted(Promise.reject(boom));
+    await expect(composed.execute(() => first.promise)).rejects.toBe(boom);
+    expect(first.reactions()).toBe(1); // the timeout's, which reports to the breaker too
+    await expect(composed.execute(() => "ok")).resolves.toBe("ok");
+    await expect(composed.execute(() => Promise.reject(boom))).rejects.toBe(boom);
+    expect(breaker.state).toBe("closed"); // the success in between reset the count
+    await expect(composed.execute(() => Promise.reject(boom))).rejects.toBe(boom);
+    expect(breaker.state).toBe("open");
+    await expect(composed.execute(() => "refused")).rejects.toBeInstanceOf(BrokenCircuitError);
+  });
+
+  it("the breaker still judges results and errors with its predicates", async () => {
+    const clock = new ManualClock();
+    const breaker = new CircuitBreaker({
+      trip: consecutiveFailures(2),
+      clock,
+      isFailure: (error) => error !== boom,
+      isResultFailure: (result) => result === 503,
+    });
+    const composed = pipeline(timeout(1000, { clock }), breaker);
+    await expect(composed.execute(() => Promise.reject(boom))).rejects.toBe(boom); // excused
+    await expect(composed.execute(async () => 503)).resolves.toBe(503);
+    expect(breaker.state).toBe("closed");
+    await expect(composed.execute(async () => 503)).resolves.toBe(503);
+    expect(breaker.state).toBe("open");
+  });
+
+  it("a synchronous throw inside the breaker is counted and reaches the caller", async () => {
+    const { breaker, timed } = setup(1);
+    const result = pipeline(timed, breaker).execute(() => {
+      throw boom;
+    });
+    await expect(result).rejects.toBe(boom);
+    expect(breaker.state).toBe("open");
+  });
+
+  it("with a policy in between that hands back a promise of its own, the breaker records each outcome", async () => {
+    const { breaker, timed } = setup(2);
+    const log: string[] = [];
+    const composed = pipeline(timed, new Tag("between", log), breaker);
+    await expect(composed.execute(() => Promise.reject(boom))).rejects.toBe(boom);
+    expect(breaker.state).toBe("closed");
+    await expect(composed.execute(() => Promise.reject(boom))).rejects.toBe(boom);
+    expect(breaker.state).toBe("open");
+    expect(log).toEqual(["enter between", "exit between", "enter between", "exit between"]);
+  });
+
+  /** Turns every failure into the value "fallback", after waiting a turn first if `later`. */
+  class Fallback extends BasePolicy {
+    constructor(private readonly later: boolean) {
+      super();
+    }
+
+    async run<T>(operation: Operation<T>, context: ExecutionContext): Promise<T> {
+      if (this.later) await null;
+      return Promise.resolve(operation(context)).catch(() => "fallback" as T);
+    }
+  }
+
+  it.each([
+    ["at once", false],
+    ["after a turn of its own", true],
+  ])(
+    "a policy in between that turns failures into values (calling the breaker %s): the breaker still counts them",
+    async (_, later) => {
+      const { breaker, timed } = setup(1);
+      const composed = pipeline(timed, new Fallback(later), breaker);
+      await expect(composed.execute(() => Promise.reject(boom))).resolves.toBe("fallback");
+      expect(breaker.state).toBe("open");
+    },
+  );
+
+  it("a policy in between that throws after the breaker started: the caller gets the throw, the breaker the outcome", async () => {
+    const { breaker, timed } = setup(1);
+    const thrown = new Error("policy bug");
+    class Throwing extends BasePolicy {
+      run<T>(operation: Operation<T>, context: ExecutionContext): Promise<T> {
+        void Promise.resolve(operation(context)).catch(() => {});
+        throw thrown;
+      }
+    }
+    const op = deferred<string>();
+    const call = track(pipeline(timed, new Throwing(), breaker).execute(() => op.promise));
+    await flush();
+    expect(rejectionOf(call)).toBe(thrown);
+    op.reject(boom);
+    await flush();
+    expect(breaker.state).toBe("open");
+  });
+
+  it("an outcome that arrives after the timeout fired: a failure is not counted, the caller got TimeoutError", async () => {
+    const { clock, breaker, timed } = setup(1);
+    const composed = pipeline(timed, breaker);
+    const late = deferred<string>();
+    const call = track(composed.execute(() => late.promise));
+    await clock.advanceAsync(1000);
+    expect(rejectionOf(call)).toBeInstanceOf(TimeoutError);
+    late.reject(boom);
+    await flush();
+    expect(breaker.state).toBe("closed");
+    await expect(composed.execute(() => Promise.reject(boom))).rejects.toBe(boom);
+    expect(breaker.state).toBe("open");
+  });
+
+  it("through a retry in between, the breaker records an attempt's outcome before the retry reacts to it", async () => {
+    const { clock, breaker, timed } = setup(1);
+    const events: string[] = [];
+    breaker.on("stateChange", ({ to }) => events.push(`breaker ${to}`));
+    const retrying = retry({ maxAttempts: 2, backoff: constantBackoff(10), clock });
+    retrying.on("retry", ({ attempt }) => events.push(`retry after attempt ${attempt}`));
+    const call = track(pipeline(timed, retrying, breaker).execute(() => Promise.reject(boom)));
+    await clock.advanceAsync(10);
+    expect(rejectionOf(call)).toBeInstanceOf(BrokenCircuitError);
+    expect(events).toEqual(["breaker open", "retry after attempt 1"]);
+  });
+
+  it("two breakers inside one timeout both record the outcome", async () => {
+    const { clock, timed } = setup();
+    const outer = new CircuitBreaker({ trip: consecutiveFailures(1), clock });
+    const inner = new CircuitBreaker({ trip: consecutiveFailures(1), clock });
+    await expect(pipeline(timed, outer, inner).execute(() => Promise.reject(boom))).rejects.toBe(boom);
+    expect([outer.state, inner.state]).toEqual(["open", "open"]);
+  });
+
+  it("a cooperative timeout leaves the breaker to watch for itself", async () => {
+    const clock = new ManualClock();
+    const breaker = new CircuitBreaker({ trip: consecutiveFailures(1), clock });
+    const composed = pipeline(timeout(1000, { clock, strategy: "cooperative" }), breaker);
+    await expect(composed.execute(() => Promise.reject(boom))).rejects.toBe(boom);
+    expect(breaker.state).toBe("open");
+  });
+});
+
 describe("resilient", () => {
   it("wraps every method by default: each call runs through the policy and returns a promise", async () => {
     const api = new Api();

@@ -1,3 +1,4 @@
+import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { type DeadlineEntry, DeadlineQueue } from "../src/deadline-queue.js";
 import { RecordingClock } from "./helpers.js";
@@ -309,5 +310,247 @@ describe("DeadlineQueue timer", () => {
     clock.advance(100);
     expect(expired).toEqual(["a@100", "b@200"]);
     expect(clock.pendingTimers).toBe(0);
+  });
+});
+
+/** A queue that stamps bursts, on a clock that counts its reads. */
+function coarseSetup(waitMs = 1000, granularityMs = 10) {
+  const clock = new RecordingClock();
+  const expired: Expiry[] = [];
+  const queue = new DeadlineQueue<Entry>(
+    clock,
+    waitMs,
+    (entry) => expired.push({ name: entry.name, at: clock.inner.now(), deadline: entry.deadline }),
+    granularityMs,
+  );
+  return { clock, queue, expired };
+}
+
+describe("DeadlineQueue with a granularity (bursts share a clock reading)", () => {
+  it("reads the clock for an entry apart from any burst, and expires it exactly", () => {
+    const { clock, queue, expired } = coarseSetup(1000, 10);
+    clock.inner.advance(500);
+    const a = new Entry("a");
+    queue.add(a);
+    expect(a.deadline).toBe(1500);
+    expect(clock.reads).toBe(1);
+    expect(clock.callsOf("setTimeout")).toEqual([
+      { op: "setTimeout", handle: expect.anything(), delayMs: 1000, at: 500 },
+    ]);
+    clock.advance(999);
+    expect(expired).toEqual([]);
+    clock.advance(1);
+    expect(expired).toEqual([{ name: "a", at: 1500, deadline: 1500 }]);
+  });
+
+  it("an entry within granularityMs of the last reading opens a burst: later entries read no clock", () => {
+    const { clock, queue } = coarseSetup(1000, 10);
+    queue.add(new Entry("a")); // reads: 0 + 1000
+    clock.inner.advance(3);
+    const b = new Entry("b");
+    queue.add(b); // reads again, 3 ms after a: a burst; a timer within 10 ms will stamp what follows
+    expect(b.deadline).toBe(1003);
+    expect(clock.reads).toBe(2);
+    expect(clock.callsOf("setTimeout").map(({ at, delayMs }) => [at, delayMs])).toEqual([
+      [0, 1000],
+      [3, 10],
+    ]);
+    clock.inner.advance(2);
+    const c = new Entry("c");
+    queue.add(c);
+    clock.inner.advance(6);
+    const d = new Entry("d");
+    queue.add(d);
+    expect(clock.reads).toBe(2);
+    expect([c.deadline, d.deadline]).toEqual([Number.POSITIVE_INFINITY, Number.POSITIVE_INFINITY]);
+    clock.advance(2); // now 13: the burst's timer reads the clock once and stamps c and d
+    expect(clock.reads).toBe(3);
+    expect([c.deadline, d.deadline]).toEqual([1013, 1013]);
+  });
+
+  it("expires every entry of a burst at least waitMs and at most granularityMs + waitMs after it was added", () => {
+    const { clock, queue, expired } = coarseSetup(100, 10);
+    const addedAt = new Map<string, number>();
+    for (let i = 0; i < 30; i++) {
+      const name = `e${i}`;
+      addedAt.set(name, clock.inner.now());
+      queue.add(new Entry(name));
+      clock.advance(i % 4); // 0 to 3 ms apart
+    }
+    clock.advance(1000);
+    expect(expired).toHaveLength(30);
+    for (const { name, at } of expired) {
+      const waited = at - (addedAt.get(name) ?? Number.NaN);
+      expect(waited).toBeGreaterThanOrEqual(100);
+      expect(waited).toBeLessThanOrEqual(110);
+    }
+    expect(clock.reads).toBeLessThan(30);
+  });
+
+  it("never expires an entry early, nor more than granularityMs late, whatever the adds, removes and waits", () => {
+    type Op =
+      | { readonly kind: "add" }
+      | { readonly kind: "remove"; readonly pick: number }
+      | { readonly kind: "advance"; readonly ms: number };
+    const op: fc.Arbitrary<Op> = fc.oneof(
+      { weight: 4, arbitrary: fc.constant({ kind: "add" as const }) },
+      { weight: 2, arbitrary: fc.record({ kind: fc.constant("remove" as const), pick: fc.nat() }) },
+      {
+        weight: 4,
+        arbitrary: fc.record({
+          kind: fc.constant("advance" as const),
+          ms: fc.oneof(fc.integer({ min: 0, max: 4 }), fc.integer({ min: 0, max: 300 })),
+        }),
+      },
+    );
+    fc.assert(
+      fc.property(
+        fc.integer({ min: 1, max: 200 }),
+        fc.integer({ min: 1, max: 20 }),
+        fc.array(op, { maxLength: 80 }),
+        (waitMs, granularityMs, ops) => {
+          const { clock, queue, expired } = coarseSetup(waitMs, granularityMs);
+          const addedAt = new Map<string, number>();
+          const queued: Entry[] = [];
+          let count = 0;
+          for (const step of ops) {
+            if (step.kind === "add") {
+              const entry = new Entry(`e${count++}`);
+              addedAt.set(entry.name, clock.inner.now());
+              queued.push(entry);
+              queue.add(entry);
+            } else if (step.kind === "remove") {
+              const [entry] = queued.splice(step.pick % Math.max(1, queued.length), 1);
+              if (entry) queue.remove(entry);
+            } else {
+              clock.advance(step.ms);
+            }
+            for (const { name } of expired) {
+              const index = queued.findIndex((entry) => entry.name === name);
+              if (index >= 0) queued.splice(index, 1);
+            }
+          }
+          clock.advance(waitMs + granularityMs);
+          const expiredNames = new Set(expired.map(({ name }) => name));
+          // Everything still queued has expired by now, and nothing removed ever did.
+          for (const entry of queued) expect(expiredNames.has(entry.name)).toBe(true);
+          expect(expired.length).toBe(expiredNames.size);
+          for (const { name, at } of expired) {
+            const waited = at - (addedAt.get(name) ?? Number.NaN);
+            expect(waited).toBeGreaterThanOrEqual(waitMs);
+            expect(waited).toBeLessThanOrEqual(waitMs + granularityMs);
+          }
+          expect(clock.pendingTimers).toBe(0);
+        },
+      ),
+      { numRuns: 300 },
+    );
+  });
+
+  it("never stamps or expires an entry removed before the burst's timer fired", () => {
+    const { clock, queue, expired } = coarseSetup(100, 10);
+    queue.add(new Entry("a"));
+    clock.inner.advance(1);
+    queue.add(new Entry("b")); // the burst starts
+    const [c, , e] = ["c", "d", "e"].map((name) => {
+      const entry = new Entry(name);
+      queue.add(entry);
+      return entry;
+    });
+    queue.remove(c as Entry); // the first unstamped entry
+    queue.remove(e as Entry); // the last
+    clock.advance(200);
+    expect(expired.map(({ name, at }) => [name, at])).toEqual([
+      ["a", 100],
+      ["b", 101],
+      ["d", 111],
+    ]);
+    expect([c?.deadline, e?.deadline]).toEqual([Number.POSITIVE_INFINITY, Number.POSITIVE_INFINITY]);
+  });
+
+  it("leaves the burst's timer keeping the process alive when the queue empties, and it goes within granularityMs", () => {
+    const { clock, queue } = coarseSetup(1000, 10);
+    const entries = ["a", "b", "c"].map((name) => new Entry(name));
+    for (const entry of entries) queue.add(entry);
+    for (const entry of entries) queue.remove(entry);
+    for (const entry of entries) queue.add(entry); // sequential calls: no ref/unref in between
+    for (const entry of entries) queue.remove(entry);
+    expect(clock.callsOf("keepAlive")).toEqual([]);
+    expect(clock.pendingTimers).toBe(1);
+    clock.advance(10);
+    expect(clock.pendingTimers).toBe(0); // fired on an empty queue and was not set again
+    expect(clock.callsOf("setTimeout")).toHaveLength(2); // for a's deadline, then for the burst
+  });
+
+  it("unrefs the timer at once when the queue empties and no burst's timer is due soon", () => {
+    const { clock, queue } = coarseSetup(1000, 10);
+    const a = new Entry("a");
+    queue.add(a);
+    queue.remove(a);
+    const [armed] = clock.callsOf("setTimeout");
+    expect(clock.callsOf("keepAlive")).toEqual([
+      { op: "keepAlive", handle: armed?.handle, keepAlive: false, at: 0 },
+    ]);
+  });
+
+  it("keeps firing every granularityMs while a burst goes on, then goes back to the head's deadline", () => {
+    const { clock, queue } = coarseSetup(1000, 10);
+    queue.add(new Entry("a"));
+    clock.inner.advance(1);
+    queue.add(new Entry("b"));
+    for (let t = 2; t < 40; t++) {
+      clock.advance(1);
+      queue.add(new Entry(`e${t}`));
+    }
+    // Stamping timers at 11, 21, 31; each stamped entries, so each set the next within 10 ms.
+    expect(clock.callsOf("setTimeout").map(({ at, delayMs }) => [at, delayMs])).toEqual([
+      [0, 1000],
+      [1, 10],
+      [11, 10],
+      [21, 10],
+      [31, 10],
+    ]);
+    clock.advance(10); // now 49: the timer at 41 stamped e31 to e39 and set one more
+    clock.advance(10); // now 59: the timer at 51 found nothing to stamp: back to a's deadline, 1000
+    expect(
+      clock
+        .callsOf("setTimeout")
+        .slice(-2)
+        .map(({ at, delayMs }) => [at, delayMs]),
+    ).toEqual([
+      [41, 10],
+      [51, 949],
+    ]);
+    expect(clock.reads).toBe(2 + 5); // a, b, and one per timer: 40 entries
+    expect(clock.callsOf("keepAlive")).toEqual([]);
+  });
+
+  it("stamps entries added by an expiry callback with a reading of their own", () => {
+    const clock = new RecordingClock();
+    const expired: string[] = [];
+    let queue!: DeadlineQueue<Entry>;
+    queue = new DeadlineQueue<Entry>(
+      clock,
+      100,
+      (entry) => {
+        expired.push(`${entry.name}@${clock.inner.now()}`);
+        if (entry.name === "a") queue.add(new Entry("again"));
+      },
+      10,
+    );
+    queue.add(new Entry("a"));
+    clock.advance(100);
+    clock.advance(100);
+    expect(expired).toEqual(["a@100", "again@200"]);
+    expect(clock.pendingTimers).toBe(0);
+  });
+
+  it("reads no clock and sets no timer for an infinite wait", () => {
+    const clock = new RecordingClock();
+    const queue = new DeadlineQueue<Entry>(clock, Number.POSITIVE_INFINITY, () => {}, 10);
+    for (const name of ["a", "b", "c"]) queue.add(new Entry(name));
+    expect(clock.reads).toBe(0);
+    expect(clock.calls).toEqual([]);
+    expect(drain(queue)).toEqual(["a", "b", "c"]);
   });
 });

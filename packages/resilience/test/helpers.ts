@@ -73,29 +73,41 @@ export type ClockCall =
       readonly at: number;
     };
 
-/** A {@link ManualClock} that records every timer call made on it. */
+/**
+ * A {@link ManualClock} that records every timer call made on it and counts the reads of `now()`.
+ * With `coarseDeadlines`, it lets a timeout stamp deadlines in bursts, as the system clock does.
+ */
 export class RecordingClock implements Clock {
   readonly calls: ClockCall[] = [];
+  readonly coarseDeadlines: boolean;
+  /** How many times `now()` was read. */
+  reads = 0;
 
-  constructor(readonly inner: ManualClock = new ManualClock()) {}
+  constructor(
+    readonly inner: ManualClock = new ManualClock(),
+    options: { readonly coarseDeadlines?: boolean } = {},
+  ) {
+    this.coarseDeadlines = options.coarseDeadlines ?? false;
+  }
 
   now(): number {
+    this.reads++;
     return this.inner.now();
   }
 
   setTimeout(callback: () => void, delayMs: number): TimerHandle {
     const handle = this.inner.setTimeout(callback, delayMs);
-    this.calls.push({ op: "setTimeout", handle, delayMs, at: this.now() });
+    this.calls.push({ op: "setTimeout", handle, delayMs, at: this.inner.now() });
     return handle;
   }
 
   clearTimeout(handle: TimerHandle): void {
-    this.calls.push({ op: "clearTimeout", handle, at: this.now() });
+    this.calls.push({ op: "clearTimeout", handle, at: this.inner.now() });
     this.inner.clearTimeout(handle);
   }
 
   keepAlive(handle: TimerHandle, keepAlive: boolean): void {
-    this.calls.push({ op: "keepAlive", handle, keepAlive, at: this.now() });
+    this.calls.push({ op: "keepAlive", handle, keepAlive, at: this.inner.now() });
     this.inner.keepAlive();
   }
 

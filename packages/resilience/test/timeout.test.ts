@@ -1,14 +1,18 @@
+import fc from "fast-check";
 import { afterEach, describe, expect, it, vi } from "vitest";
 import {
   CancelledError,
+  type Clock,
   type ExecutionContext,
   ManualClock,
   pipeline,
   ResilienceError,
+  systemClock,
   Timeout,
   TimeoutError,
   timeout,
 } from "../src/index.js";
+import { deadlineGranularityMs } from "../src/timeout.js";
 import { deferred, flush, RecordingClock, rejectionOf, track } from "./helpers.js";
 
 const never = <T>(): Promise<T> => new Promise<T>(() => {});
@@ -555,5 +559,93 @@ describe("Timeout, lazy signal", () => {
     await clock.advanceAsync(500);
     expect(rejectionOf(late)).toMatchObject({ name: "TimeoutError", timeoutMs: 500 });
     expect(created).toBe(0);
+  });
+});
+
+describe("Timeout on a clock with coarse deadlines", () => {
+  it("the system clock has coarse deadlines, ManualClock exact ones", () => {
+    expect(systemClock.coarseDeadlines).toBe(true);
+    const manual: Clock = new ManualClock();
+    expect(manual.coarseDeadlines).toBeUndefined();
+  });
+
+  it("may be late by 1 % of the timeout, at least 1 ms and at most 10 ms", () => {
+    expect([10, 50, 100, 250, 1000, 5000, 60_000].map(deadlineGranularityMs)).toEqual([
+      1, 1, 1, 2, 10, 10, 10,
+    ]);
+  });
+
+  it.each(["aggressive", "cooperative"] as const)(
+    "(%s) never times a call out early, nor later than the granularity, and reads the clock once per burst",
+    async (strategy) => {
+      await fc.assert(
+        fc.asyncProperty(
+          fc.integer({ min: 1, max: 3000 }),
+          fc.array(fc.integer({ min: 0, max: 40 }), { minLength: 1, maxLength: 25 }),
+          async (timeoutMs, gaps) => {
+            const clock = new RecordingClock(new ManualClock(), { coarseDeadlines: true });
+            const policy = timeout(timeoutMs, { clock, strategy });
+            const granularity = deadlineGranularityMs(timeoutMs);
+            const startedAt: number[] = [];
+            const abortedAt: number[] = [];
+            const calls = gaps.map((gap, index) => {
+              clock.advance(gap);
+              startedAt.push(clock.inner.now());
+              return track(
+                policy.execute(({ signal }) => {
+                  const op = deferred<never>();
+                  signal.addEventListener("abort", () => {
+                    abortedAt[index] = clock.inner.now();
+                    op.reject(signal.reason);
+                  });
+                  return op.promise;
+                }),
+              );
+            });
+            await clock.advanceAsync(timeoutMs + granularity);
+            for (const [index, call] of calls.entries()) {
+              expect(rejectionOf(call)).toBeInstanceOf(TimeoutError);
+              const waited = (abortedAt[index] ?? Number.NaN) - (startedAt[index] ?? Number.NaN);
+              expect(waited).toBeGreaterThanOrEqual(timeoutMs);
+              expect(waited).toBeLessThanOrEqual(timeoutMs + granularity);
+            }
+            expect(clock.pendingTimers).toBe(0);
+          },
+        ),
+        { numRuns: 150 },
+      );
+    },
+  );
+
+  it("sequential calls in a burst read the clock and touch the timer only at its start", async () => {
+    const clock = new RecordingClock(new ManualClock(), { coarseDeadlines: true });
+    const policy = timeout(1000, { clock });
+    for (let i = 0; i < 100; i++) await policy.execute(async () => i);
+    expect(clock.reads).toBe(2);
+    expect(clock.calls.map(({ op }) => op)).toEqual([
+      "setTimeout",
+      "keepAlive",
+      "clearTimeout",
+      "setTimeout",
+    ]);
+    await clock.advanceAsync(10); // the burst's timer goes, and no other is left
+    expect(clock.pendingTimers).toBe(0);
+  });
+
+  it("with the system clock, times out no earlier than its time, calls started in a burst included", async () => {
+    const timeoutMs = 30;
+    const policy = timeout(timeoutMs);
+    const waits = await Promise.all(
+      [0, 1, 2, 3, 5, 8].map(async (delayMs) => {
+        await new Promise((resolve) => setTimeout(resolve, delayMs));
+        const startedAt = Date.now();
+        await expect(policy.execute(() => never<never>())).rejects.toBeInstanceOf(TimeoutError);
+        return Date.now() - startedAt;
+      }),
+    );
+    for (const waited of waits) {
+      expect(waited).toBeGreaterThanOrEqual(timeoutMs);
+      expect(waited).toBeLessThan(timeoutMs + 1000); // a loose bound: this machine may be busy
+    }
   });
 });

@@ -2,7 +2,15 @@ import { type Clock, systemClock } from "../clock.js";
 import { BrokenCircuitError, type RefusingCircuitState } from "../errors.js";
 import { EventHub, type Unsubscribe } from "../events.js";
 import { runIsolated } from "../isolated.js";
-import { BasePolicy, type ExecutionContext, isCancelled, type Operation, rootContext } from "../policy.js";
+import {
+  BasePolicy,
+  type ExecutionContext,
+  isCancelled,
+  LazySignalContext,
+  type Operation,
+  rootContext,
+  type SettleObserver,
+} from "../policy.js";
 import { requireInteger, requireNonNegative, requirePositive } from "../validate.js";
 import type { CircuitStateStore, SharedCircuitState } from "./state-store.js";
 import {
@@ -161,19 +169,13 @@ export class CircuitBreaker extends BasePolicy {
     const permit = this.admit();
     if (permit instanceof BrokenCircuitError) return Promise.reject(permit);
     const startedAt = this.timed ? this.clock.now() : undefined;
-    // A regular, untimed call needs nothing of its own to record a result; to record an error it also
-    // needs to know whether its caller cancelled it, which cannot happen without a signal.
-    const plain = permit === REGULAR_CALL && startedAt === undefined;
-    const onResult = plain
-      ? this.onPlainResult
-      : (result: unknown) => this.settle(permit, this.isBadResult(result), startedAt, undefined, result);
-    const onError =
-      plain && context === rootContext
-        ? this.onPlainError
-        : (error: unknown) => {
-            if (isCancelled(context)) this.release(permit);
-            else this.settle(permit, this.countsAsFailure(error), startedAt, error, undefined);
-          };
+    if (permit === REGULAR_CALL && startedAt === undefined) return this.runPlain(operation, context);
+    const onResult = (result: unknown) =>
+      this.settle(permit, this.isBadResult(result), startedAt, undefined, result);
+    const onError = (error: unknown) => {
+      if (isCancelled(context)) this.release(permit);
+      else this.settle(permit, this.countsAsFailure(error), startedAt, error, undefined);
+    };
     let outcome: PromiseLike<T> | T;
     try {
       outcome = operation(context);
@@ -188,11 +190,42 @@ export class CircuitBreaker extends BasePolicy {
     return promise;
   }
 
+  /**
+   * A regular, untimed call: it needs nothing of its own to record its outcome but its context (to
+   * tell whether its caller cancelled it, which cannot happen without a signal). A policy just outside
+   * that watches the same promise (an aggressive timeout) reports the outcome from its own reaction.
+   */
+  private runPlain<T>(operation: Operation<T>, context: ExecutionContext): Promise<T> {
+    let outcome: PromiseLike<T> | T;
+    try {
+      outcome = operation(context);
+    } catch (error) {
+      this.plainObserver.settledWithError(error, context);
+      return Promise.reject(error);
+    }
+    const promise = outcome instanceof Promise ? (outcome as Promise<T>) : Promise.resolve(outcome);
+    if (context === rootContext) promise.then(this.onPlainResult, this.onPlainError);
+    else if (!(context instanceof LazySignalContext && context.observeSettle(promise, this.plainObserver))) {
+      promise.then(this.onPlainResult, (error: unknown) =>
+        this.plainObserver.settledWithError(error, context),
+      );
+    }
+    return promise;
+  }
+
   private readonly onPlainResult = (result: unknown): void =>
     this.settle(REGULAR_CALL, this.isBadResult(result), undefined, undefined, result);
 
   private readonly onPlainError = (error: unknown): void =>
     this.settle(REGULAR_CALL, this.countsAsFailure(error), undefined, error, undefined);
+
+  /** Records the outcomes of regular, untimed calls. */
+  private readonly plainObserver: SettleObserver = {
+    settledWithResult: this.onPlainResult,
+    settledWithError: (error, context) => {
+      if (!isCancelled(context)) this.onPlainError(error);
+    },
+  };
 
   /** Refuses every call until {@link reset}, for operators taking a dependency out by hand. */
   isolate(): void {

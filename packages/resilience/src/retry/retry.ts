@@ -8,6 +8,7 @@ import {
   isCancelled,
   LazySignalContext,
   type Operation,
+  rootContext,
 } from "../policy.js";
 import { requireInteger, requireNonNegative } from "../validate.js";
 import { type Backoff, exponentialBackoff } from "./backoff.js";
@@ -136,7 +137,13 @@ export class Retry extends BasePolicy {
   run<T>(operation: Operation<T>, context: ExecutionContext): Promise<T> {
     this.budget?.recordCall();
     const startedAt = this.maxElapsedMs === Number.POSITIVE_INFINITY ? 0 : this.clock.now();
-    const first = context.attempt === 1 ? context : new AttemptContext(context, 1);
+    // The caller's own context serves the first attempt, unless a policy outside made it: a breaker
+    // inside would then report to that policy rather than watch the attempt itself, and would record
+    // its outcome only after this policy's reaction.
+    const first =
+      context === rootContext || (context.attempt === 1 && !(context instanceof LazySignalContext))
+        ? context
+        : new AttemptContext(context, 1);
     let outcome: PromiseLike<T> | T;
     try {
       outcome = operation(first);
