@@ -157,13 +157,20 @@ export function parseMigrationRequest(raw: string | Buffer): NormalisedRequest {
   }
   let json: unknown;
   try {
-    json = JSON.parse(typeof raw === "string" ? raw : utf8.decode(raw));
+    // A byte order mark is dropped, whether the bytes or text arrived.
+    json = JSON.parse(typeof raw === "string" ? raw.replace(/^\uFEFF/, "") : utf8.decode(raw));
   } catch (error) {
     if (error instanceof SyntaxError)
       throw refuse("not-json", `the request is not JSON: ${error.message}`, error);
     throw refuse("not-utf8", "the request is not valid UTF-8", error);
   }
-  const result = MigrationRequestPayload.safeParse(json);
+  let result: ReturnType<typeof MigrationRequestPayload.safeParse>;
+  try {
+    result = MigrationRequestPayload.safeParse(json);
+  } catch (error) {
+    // Only input beyond reason gets here (nesting that exhausts the stack): still just a refusal.
+    throw refuse("invalid", `the request could not be checked: ${String(error)}`, error);
+  }
   if (!result.success) {
     throw new InvalidMigrationRequestError("invalid", contractIssues(result.error), { cause: result.error });
   }

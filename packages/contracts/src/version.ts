@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { quote } from "./issues.js";
 
 /** The schema version this build of the contracts writes, and the newest it understands. */
 export const SCHEMA_VERSION = 1;
@@ -10,7 +11,17 @@ export const SCHEMA_VERSION = 1;
 function versionProblem(version: unknown): string {
   return typeof version === "number" && Number.isInteger(version) && version > SCHEMA_VERSION
     ? `newer schema version ${version}; this consumer understands up to ${SCHEMA_VERSION}`
-    : `expected schema version ${SCHEMA_VERSION}, got ${JSON.stringify(version) ?? String(version)}`;
+    : `expected schema version ${SCHEMA_VERSION}, got ${describeValue(version)}`;
+}
+
+/**
+ * A short account of any JSON value: arrays and objects by their kind only, since writing out a
+ * deeply nested one would exhaust the stack (and the message could be huge).
+ */
+function describeValue(value: unknown): string {
+  if (Array.isArray(value)) return "an array";
+  if (typeof value === "object" && value !== null) return "an object";
+  return typeof value === "string" ? quote(value) : String(value);
 }
 
 /** The `schemaVersion` of a JSON message. */

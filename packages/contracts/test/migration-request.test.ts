@@ -222,6 +222,23 @@ describe("parseMigrationRequest", () => {
   /** `LEGACY` padded with spaces (valid JSON) to exactly `bytes` bytes. */
   const padded = (bytes: number) => LEGACY + " ".repeat(bytes - Buffer.byteLength(LEGACY));
 
+  it("drops a byte order mark, whether bytes or text arrived", () => {
+    expect(parseMigrationRequest(`\uFEFF${LEGACY}`)).toEqual(legacyRequest);
+    expect(parseMigrationRequest(Buffer.from(`\uFEFF${LEGACY}`))).toEqual(legacyRequest);
+  });
+
+  it("refuses a value nested too deeply to write out, naming only its kind", () => {
+    const nested = `${"[".repeat(20_000)}${"]".repeat(20_000)}`;
+    const error = thrownBy(() =>
+      parseMigrationRequest(`${LEGACY.slice(0, -1)}, "schema_version": ${nested}}`),
+    );
+    expect(error).toMatchObject({ kind: "invalid" });
+    expect(error.issues).toContainEqual({
+      path: "schema_version",
+      message: "expected schema version 1, got an array",
+    });
+  });
+
   it(`accepts ${MAX_REQUEST_BYTES} bytes and refuses one more before reading any JSON`, () => {
     expect(parseMigrationRequest(padded(MAX_REQUEST_BYTES))).toEqual(legacyRequest);
     for (const raw of [padded(MAX_REQUEST_BYTES + 1), Buffer.from(padded(MAX_REQUEST_BYTES + 1))]) {

@@ -60,9 +60,12 @@ export class PayloadCase {
 // Writing JSON by hand: keys may repeat or be "__proto__", and some values are written as raw text
 // (a number spelled 1.0, or nesting too deep for JSON.stringify).
 
-/** JSON text written as it is. */
+/** JSON text written as it is; `note` says what it is in labels. */
 class RawJson {
-  constructor(readonly text: string) {}
+  constructor(
+    readonly text: string,
+    readonly note = text,
+  ) {}
 }
 
 type Json = RawJson | null | boolean | number | string | readonly Json[] | { readonly [key: string]: Json };
@@ -88,13 +91,20 @@ function objectText(members: readonly Member[], layout: Layout): string {
   return layout === "spaced" ? `{ ${written.join(", ")} }` : `{${written.join(",")}}`;
 }
 
-const deepArrays = (depth: number) => new RawJson(`${"[".repeat(depth)}${"]".repeat(depth)}`);
-const deepObjects = (depth: number) => new RawJson(`${'{"a":'.repeat(depth)}null${"}".repeat(depth)}`);
+const deepArrays = (depth: number) =>
+  new RawJson(`${"[".repeat(depth)}${"]".repeat(depth)}`, `${depth} nested arrays`);
+const deepObjects = (depth: number) =>
+  new RawJson(`${'{"a":'.repeat(depth)}null${"}".repeat(depth)}`, `${depth} nested objects`);
 
 /** Nesting within the size cap: up to 50,000 arrays (100 KB) or 15,000 objects (90 KB). */
 const deepNesting = fc.oneof(
   fc.integer({ min: 1, max: 50_000 }).map(deepArrays),
   fc.integer({ min: 1, max: 15_000 }).map(deepObjects),
+);
+/** Nesting that leaves room for the rest of a payload: up to 20 KB. */
+const someNesting = fc.oneof(
+  fc.integer({ min: 1, max: 10_000 }).map(deepArrays),
+  fc.integer({ min: 1, max: 3_000 }).map(deepObjects),
 );
 
 // ---------------------------------------------------------------------------------------------------
@@ -176,10 +186,10 @@ const extraMember: fc.Arbitrary<Member> = fc.tuple(
       fc.string(),
     )
     .filter((member) => !(KNOWN_FIELDS as readonly string[]).includes(member)),
-  fc.oneof({ weight: 9, arbitrary: fc.jsonValue({ maxDepth: 3 }) as fc.Arbitrary<Json> }, deepNesting),
+  fc.oneof({ weight: 9, arbitrary: fc.jsonValue({ maxDepth: 3 }) as fc.Arbitrary<Json> }, someNesting),
 );
 
-export interface ValidPayload {
+interface ValidPayload {
   readonly source: Written;
   /** The case's own targets, besides its unique target and any bulk ones. */
   readonly targets: readonly Written[];
@@ -198,7 +208,7 @@ export interface ValidPayload {
   readonly layout: Layout;
 }
 
-export const validPayload: fc.Arbitrary<ValidPayload> = fc
+const validPayload: fc.Arbitrary<ValidPayload> = fc
   .record({
     repositories: fc.uniqueArray(written, {
       minLength: 1,
@@ -206,6 +216,7 @@ export const validPayload: fc.Arbitrary<ValidPayload> = fc
       selector: ({ repository }) => key(repository),
     }),
     bulkUpTo: fc.oneof(
+      { withCrossShrink: true },
       { weight: 18, arbitrary: fc.constant(0) },
       fc.integer({ min: 1, max: MAX_TARGETS_PER_REQUEST }),
       fc.constant(MAX_TARGETS_PER_REQUEST),
@@ -216,6 +227,7 @@ export const validPayload: fc.Arbitrary<ValidPayload> = fc
     dryRun: flag,
     schemaVersion: fc.constantFrom("absent", "1", "1.0", "1e0", "0.1e1", "1.0000000000000001"),
     extras: fc.oneof(
+      { withCrossShrink: true },
       { weight: 3, arbitrary: fc.constant([]) },
       fc.array(extraMember, { minLength: 1, maxLength: 3 }),
     ),
@@ -265,7 +277,7 @@ function membersOf(payload: ValidPayload, unique: Repository): Member[] {
 }
 
 /** The request a valid payload stands for, worked out from how it was built (not by the contract). */
-export function requestOf(payload: ValidPayload, unique: Repository): NormalisedRequest {
+function requestOf(payload: ValidPayload, unique: Repository): NormalisedRequest {
   return {
     source: payload.source.repository,
     targets: targetsOf(payload, unique).map(({ repository }) => repository),
@@ -274,14 +286,15 @@ export function requestOf(payload: ValidPayload, unique: Repository): Normalised
   };
 }
 
-export function payloadText(payload: ValidPayload, unique: Repository): string {
+function payloadText(payload: ValidPayload, unique: Repository): string {
   return objectText(membersOf(payload, unique), payload.layout);
 }
 
-const accepted = (payload: ValidPayload, unique: Repository): Intended => ({
-  verdict: "accepted",
-  request: requestOf(payload, unique),
-});
+/** Accepted as built, unless what was added to it took it past the size limit. */
+const accepted = (payload: ValidPayload, unique: Repository, body: Buffer): Intended =>
+  body.length > MAX_REQUEST_BYTES
+    ? { verdict: "refused", kind: "too-large" }
+    : { verdict: "accepted", request: requestOf(payload, unique) };
 
 /** Refused by the schema, or for its size when a mutation made it that large. */
 const refusedByTheSchema = (body: Buffer): Intended => ({
@@ -291,10 +304,10 @@ const refusedByTheSchema = (body: Buffer): Intended => ({
 
 const validCase = validPayload.map(
   (payload) =>
-    new PayloadCase("valid", (unique) => ({
-      body: Buffer.from(payloadText(payload, unique)),
-      intended: accepted(payload, unique),
-    })),
+    new PayloadCase("valid", (unique) => {
+      const body = Buffer.from(payloadText(payload, unique));
+      return { body, intended: accepted(payload, unique, body) };
+    }),
 );
 
 // ---------------------------------------------------------------------------------------------------
@@ -339,11 +352,16 @@ function withTargets(members: readonly Member[], change: (targets: Json[]) => vo
   return withField(members, "all_target_repositories", targets);
 }
 
-/** The same text with its letters' case flipped where `flips` say (GitHub ignores case). */
-function recase(text: string, flips: readonly boolean[]): string {
-  return [...text]
-    .map((char, index) => (flips[index % flips.length] ? char.toUpperCase() : char.toLowerCase()))
-    .join("");
+/**
+ * The same reference with its letters' case flipped where `flips` say (GitHub ignores case), except a
+ * URL's `.git` suffix: the contract strips only a lower-case one, so `.GIT` would name another repository.
+ */
+function recase(reference: string, flips: readonly boolean[]): string {
+  const [, body = reference, suffix = ""] = /^(.*?)(\.git\/?)?$/s.exec(reference) ?? [];
+  const flipped = [...body].map((char, index) =>
+    flips[index % flips.length] ? char.toUpperCase() : char.toLowerCase(),
+  );
+  return `${flipped.join("")}${suffix}`;
 }
 
 const numberish: fc.Arbitrary<Json> = fc.oneof(
@@ -359,13 +377,17 @@ const smallArray = fc.array(fc.jsonValue({ maxDepth: 2 }) as fc.Arbitrary<Json>,
 const smallObject = fc.dictionary(fc.string(), fc.jsonValue({ maxDepth: 2 }) as fc.Arbitrary<Json>, {
   maxKeys: 3,
 });
-/** Anything but a string (or null, which a flag takes). */
-const notAStringNorNull: fc.Arbitrary<Json> = fc.oneof(
+/** Neither a string nor a boolean nor null (which a flag takes). */
+const noScalarTheSchemaTakes: fc.Arbitrary<Json> = fc.oneof(numberish, smallArray, smallObject, deepNesting);
+/** Anything but a string or null. */
+const notAStringNorNull: fc.Arbitrary<Json> = fc.oneof(noScalarTheSchemaTakes, fc.boolean());
+/** Small values that are not strings, for long lists. */
+const smallNotAString: fc.Arbitrary<Json> = fc.oneof(
   numberish,
   fc.boolean(),
+  fc.constant(null),
   smallArray,
   smallObject,
-  deepNesting,
 );
 
 const parsedValue = (value: Json): unknown => JSON.parse(write(value));
@@ -389,8 +411,8 @@ const wrongValue: Record<Field, fc.Arbitrary<Json>> = {
     written.map(({ text }) => text),
     fc.string(),
   ),
-  include_closed: fc.oneof(notAStringNorNull, numbersAsStrings, fc.string()),
-  dry_run: fc.oneof(notAStringNorNull, numbersAsStrings, fc.string()),
+  include_closed: fc.oneof(noScalarTheSchemaTakes, numbersAsStrings, fc.string()),
+  dry_run: fc.oneof(noScalarTheSchemaTakes, numbersAsStrings, fc.string()),
 };
 
 /** Characters that must not appear inside a reference (the ends are trimmed, so inside only). */
@@ -541,17 +563,15 @@ const brokenField: fc.Arbitrary<Mutation> = fc.oneof(
     ),
   ),
   fc.constant(mutation("no targets", (members) => withField(members, "all_target_repositories", []))),
-  fc
-    .record({ length: fc.integer({ min: 1, max: 20_000 }), item: notAStringNorNull })
-    .map(({ length, item }) =>
-      mutation(`${length} targets that are not strings`, (members) =>
-        withField(
-          members,
-          "all_target_repositories",
-          Array.from({ length }, () => item),
-        ),
+  fc.record({ length: fc.integer({ min: 1, max: 10_000 }), item: smallNotAString }).map(({ length, item }) =>
+    mutation(`${length} targets that are not strings`, (members) =>
+      withField(
+        members,
+        "all_target_repositories",
+        Array.from({ length }, () => item),
       ),
     ),
+  ),
   fc
     .record({ at: fc.nat(), item: fc.oneof(notAStringNorNull, fc.constant(null)) })
     .map(({ at, item }) =>
@@ -562,10 +582,14 @@ const brokenField: fc.Arbitrary<Mutation> = fc.oneof(
   fc
     .record({ field: fc.constantFrom(...KNOWN_FIELDS), nesting: deepNesting })
     .map(({ field, nesting }) =>
-      mutation(`deep nesting in ${field}`, (members) => withField(members, field, nesting)),
+      mutation(`${nesting.note} in ${field}`, (members) => withField(members, field, nesting)),
     ),
   deepNesting.map((nesting) =>
-    mutation("deep nesting in a member nobody reads", (members) => [...members, ["nested", nesting]], true),
+    mutation(
+      `${nesting.note} in a member nobody reads`,
+      (members) => [...members, ["nested", nesting]],
+      true,
+    ),
   ),
   // Required members moved under "__proto__" or "constructor.prototype": JSON.parse makes those own
   // members, so the required ones are missing; merging them into an object would make them inherited.
@@ -604,7 +628,10 @@ const brokenFieldCase = fc.record({ payload: validPayload, change: brokenField }
   ({ payload, change }) =>
     new PayloadCase(change.label, (unique) => {
       const body = Buffer.from(objectText(change.apply(membersOf(payload, unique)), payload.layout));
-      return { body, intended: change.stillValid ? accepted(payload, unique) : refusedByTheSchema(body) };
+      return {
+        body,
+        intended: change.stillValid ? accepted(payload, unique, body) : refusedByTheSchema(body),
+      };
     }),
 );
 
@@ -651,7 +678,7 @@ const textCase = fc.oneof(
           const body = Buffer.from(`${text}${padding.repeat(size)}`).subarray(0, size);
           return {
             body,
-            intended: over <= 0 ? accepted(payload, unique) : { verdict: "refused", kind: "too-large" },
+            intended: accepted(payload, unique, body),
           };
         }),
     ),
@@ -698,7 +725,7 @@ const junkCase = fc.oneof(
     .map((text) => junk("random text", Buffer.from(text))),
   fc.uint8Array({ maxLength: 512 }).map((bytes) => junk("random bytes", Buffer.from(bytes))),
   deepNesting.map((nesting) =>
-    junk("deep nesting", Buffer.from(nesting.text), { verdict: "refused", kind: "invalid" }),
+    junk(nesting.note, Buffer.from(nesting.text), { verdict: "refused", kind: "invalid" }),
   ),
   validPayload.map(
     (payload) =>
