@@ -78,7 +78,7 @@ describe("loadConfig", () => {
     const envFile = join(folder, ".env");
     writeFileSync(
       envFile,
-      'PORT=3000\nVALKEY_URL="redis://from-file:6379"\n# a comment\nGITHUB_TOKEN=' + "t".repeat(40),
+      `PORT=3000\nVALKEY_URL="redis://from-file:6379"\n# a comment\nGITHUB_TOKEN=${"t".repeat(40)}`,
     );
     const { config } = loadConfig("ingest", shape, { envFile, env: { PORT: "4000" } });
     expect(config).toMatchObject({ PORT: 4000, VALKEY_URL: "redis://from-file:6379" });
