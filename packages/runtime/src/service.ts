@@ -164,6 +164,8 @@ export async function runService<Shape extends z.ZodRawShape>(
   };
 
   const lifecycle = new Lifecycle({ logger, shutdownTimeoutMs: config.SHUTDOWN_TIMEOUT_MS, exit });
+  // Not ready once stopping, so that load balancers send nothing new while in-flight work finishes.
+  readiness.unshift({ name: "not stopping", check: () => !lifecycle.stopRequested });
   let ownParts: ServicePart[];
   try {
     ownParts = await definition.parts(context);

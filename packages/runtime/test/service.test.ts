@@ -103,7 +103,15 @@ describe("a service on the runtime", () => {
     const client = valkey();
     const id = await client.xadd(service.stream, "*", "data", JSON.stringify({ n: 1 }));
     await until(() => service.stdout.includes('"msg":"handling"'));
+    const readiness = () => fetch(`http://127.0.0.1:${service.port}/readyz`);
+    expect((await readiness()).status).toBe(200);
     service.child.kill("SIGTERM");
+    // While the entry in hand finishes, the service tells load balancers it wants no new work.
+    await until(async () => (await readiness()).status === 503);
+    expect(await (await readiness()).json()).toMatchObject({
+      checks: { "not stopping": false, valkey: true },
+    });
+    expect(service.stdout).not.toContain('"msg":"handled"');
     const { code } = await service.exited;
     expect(code).toBe(0);
     const pending = (await client.xpending(service.stream, "fixture")) as [number];
@@ -201,7 +209,10 @@ describe("a service on the runtime", () => {
     expect((await fetch(`${base}/healthz`)).status).toBe(200);
     const ready = await fetch(`${base}/readyz`);
     expect(ready.status).toBe(200);
-    expect(await ready.json()).toEqual({ status: "ready", checks: { valkey: true, consumer: true } });
+    expect(await ready.json()).toEqual({
+      status: "ready",
+      checks: { "not stopping": true, valkey: true, consumer: true },
+    });
     expect((await fetch(`${base}/nothing`)).status).toBe(404);
     service.child.kill("SIGTERM");
     expect((await service.exited).code).toBe(0);

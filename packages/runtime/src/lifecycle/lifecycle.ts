@@ -68,6 +68,11 @@ export class Lifecycle {
     }
   }
 
+  /** True from the moment a stop begins: the service should get no new work (`/readyz` says so). */
+  get stopRequested(): boolean {
+    return this.stopping !== undefined;
+  }
+
   /** Stops the started parts in reverse order; resolves with the exit code. */
   stop(reason: string): Promise<number> {
     this.stopping ??= this.stopParts(reason);
