@@ -360,10 +360,10 @@ describe("the Slack simulator's rate limits", () => {
       .slice(3);
     const refusedAt = limited.map((request) => request.at).sort((a, b) => a - b);
     expect(retries).toHaveLength(3);
-    retries
-      .map((request) => request.at)
-      .sort((a, b) => a - b)
-      .forEach((at, index) => expect(at).toBeGreaterThanOrEqual((refusedAt[index] ?? 0) + 990));
+    const retriedAt = retries.map((request) => request.at).sort((a, b) => a - b);
+    for (const [index, at] of retriedAt.entries()) {
+      expect(at).toBeGreaterThanOrEqual((refusedAt[index] ?? 0) + 990);
+    }
   });
 
   it("records the calls that come before their Retry-After has passed", async () => {
