@@ -11,41 +11,8 @@ import {
   requestFingerprint,
   SCHEMA_VERSION,
 } from "@monarch/contracts";
-import { DATA_FIELD, LuaScript, type ValkeyClient, withProducerSpan } from "@monarch/valkey-client";
-
-/**
- * One script appends the request and writes its records, so that no crash can leave one without the
- * other: an idempotency key or a fingerprint never points at a request that is not in the stream.
- * An `Idempotency-Key` seen before answers with what was recorded for it; a request id seen before
- * (a redelivered inbox entry) is `known`; a fingerprint within the window is a `duplicate`.
- */
-const admitScript = new LuaScript(`
-local requestId = ARGV[1]
-local windowMs = tonumber(ARGV[5])
-local idempotencyTtlMs = tonumber(ARGV[6])
-if idempotencyTtlMs > 0 then
-  local recorded = redis.call("GET", KEYS[5])
-  if recorded then return {"replayed", recorded} end
-end
-local outcome, id = "accepted", requestId
-if redis.call("EXISTS", KEYS[2]) == 1 then
-  outcome = "known"
-else
-  local original = windowMs > 0 and redis.call("GET", KEYS[4])
-  if original then
-    outcome, id = "duplicate", original
-  else
-    redis.call("XADD", KEYS[1], "*", unpack(ARGV, 8))
-    redis.call("SET", KEYS[2], ARGV[2], "PX", ARGV[4])
-    redis.call("SET", KEYS[3], ARGV[3], "PX", ARGV[4])
-    if windowMs > 0 then redis.call("SET", KEYS[4], requestId, "PX", windowMs) end
-  end
-end
-if idempotencyTtlMs > 0 then
-  redis.call("SET", KEYS[5], outcome .. " " .. id .. " " .. ARGV[7], "PX", idempotencyTtlMs)
-end
-return {outcome, id}
-`);
+import { DATA_FIELD, type ValkeyClient, withProducerSpan } from "@monarch/valkey-client";
+import { AdmissionBatcher } from "./admission-batch.js";
 
 /** What admission did with a request. */
 export type Admission =
@@ -93,9 +60,11 @@ export interface RequestLedgerOptions {
  */
 export class RequestLedger {
   private readonly client: ValkeyClient;
+  private readonly batcher: AdmissionBatcher;
 
   constructor(private readonly options: RequestLedgerOptions) {
     this.client = options.client;
+    this.batcher = new AdmissionBatcher(options.client);
   }
 
   async admit(input: AdmissionInput): Promise<Admission> {
@@ -127,7 +96,7 @@ export class RequestLedger {
       migrationRecordKeys.idempotency(input.idempotency?.keyDigest ?? "-"),
     ];
     const reply = await withProducerSpan(MIGRATIONS_STREAM, (traceFields) =>
-      admitScript.run(this.client, keys, [
+      this.batcher.admit(keys, [
         requestId,
         JSON.stringify(status),
         input.raw,
@@ -138,7 +107,7 @@ export class RequestLedger {
         ...Object.entries({ [DATA_FIELD]: JSON.stringify(message), ...traceFields }).flat(),
       ]),
     );
-    return toAdmission(reply as [string, string], input.idempotency?.bodyDigest);
+    return toAdmission(reply, input.idempotency?.bodyDigest);
   }
 
   /** Writes a rejected input to the dead-letter stream with its reason and size-capped payload. */

@@ -1,0 +1,106 @@
+import { LuaScript, type ValkeyClient } from "@monarch/valkey-client";
+
+/** Keys one admission touches: the stream, then status, payload, fingerprint and idempotency key. */
+export const KEYS_PER_ADMISSION = 5;
+
+/**
+ * Admits a batch of requests in one call, each exactly as if alone and in order (a later request in
+ * the batch sees what an earlier one wrote), so that no crash can leave a request without its records:
+ * an idempotency key or a fingerprint never points at a request that is not in the stream. Per
+ * request: an `Idempotency-Key` seen before answers with what was recorded for it; a request id seen
+ * before (a redelivered inbox entry) is `known`; a fingerprint within the window is a `duplicate`.
+ * ARGV holds, per request, its argument count and then: request id, status JSON, raw payload,
+ * retention, duplicate window, idempotency TTL (0: no key), body digest, entry fields.
+ */
+const admitBatchScript = new LuaScript(`
+local replies = {}
+local at = 1
+for request = 0, #KEYS / ${KEYS_PER_ADMISSION} - 1 do
+  local k = request * ${KEYS_PER_ADMISSION}
+  local count = tonumber(ARGV[at])
+  local requestId = ARGV[at + 1]
+  local windowMs = tonumber(ARGV[at + 5])
+  local idempotencyTtlMs = tonumber(ARGV[at + 6])
+  local outcome, id = "accepted", requestId
+  local recorded = idempotencyTtlMs > 0 and redis.call("GET", KEYS[k + 5])
+  if recorded then
+    outcome, id = "replayed", recorded
+  else
+    if redis.call("EXISTS", KEYS[k + 2]) == 1 then
+      outcome = "known"
+    else
+      local original = windowMs > 0 and redis.call("GET", KEYS[k + 4])
+      if original then
+        outcome, id = "duplicate", original
+      else
+        redis.call("XADD", KEYS[k + 1], "*", unpack(ARGV, at + 8, at + count))
+        redis.call("SET", KEYS[k + 2], ARGV[at + 2], "PX", ARGV[at + 4])
+        redis.call("SET", KEYS[k + 3], ARGV[at + 3], "PX", ARGV[at + 4])
+        if windowMs > 0 then redis.call("SET", KEYS[k + 4], requestId, "PX", windowMs) end
+      end
+    end
+    if idempotencyTtlMs > 0 then
+      redis.call("SET", KEYS[k + 5], outcome .. " " .. id .. " " .. ARGV[at + 7], "PX", idempotencyTtlMs)
+    end
+  end
+  replies[#replies + 1] = outcome
+  replies[#replies + 1] = id
+  at = at + count + 1
+end
+return replies
+`);
+
+/** Most admissions in one script call, so that one call never holds the server for long. */
+const MAX_BATCH = 64;
+
+interface Pending {
+  readonly keys: readonly string[];
+  readonly args: ReadonlyArray<string | number | Buffer>;
+  readonly resolve: (reply: [string, string]) => void;
+  readonly reject: (error: unknown) => void;
+}
+
+/**
+ * Gathers the admissions of one event-loop turn into one script call: under load this saves a round
+ * trip and a script start per request (about a quarter of the server's time), and alone a request
+ * waits for nothing but the end of the current turn.
+ */
+export class AdmissionBatcher {
+  private queue: Pending[] = [];
+  private scheduled = false;
+
+  constructor(private readonly client: ValkeyClient) {}
+
+  /** Resolves with the request's outcome and the request id it names. */
+  admit(keys: readonly string[], args: ReadonlyArray<string | number | Buffer>): Promise<[string, string]> {
+    return new Promise((resolve, reject) => {
+      this.queue.push({ keys, args, resolve, reject });
+      if (!this.scheduled) {
+        this.scheduled = true;
+        setImmediate(() => this.flush());
+      }
+    });
+  }
+
+  private flush(): void {
+    this.scheduled = false;
+    const queued = this.queue;
+    this.queue = [];
+    for (let start = 0; start < queued.length; start += MAX_BATCH) {
+      void this.run(queued.slice(start, start + MAX_BATCH));
+    }
+  }
+
+  private async run(batch: readonly Pending[]): Promise<void> {
+    const keys = batch.flatMap((pending) => pending.keys);
+    const args = batch.flatMap((pending) => [pending.args.length, ...pending.args]);
+    try {
+      const replies = (await admitBatchScript.run(this.client, keys, args)) as string[];
+      batch.forEach((pending, index) => {
+        pending.resolve([replies[2 * index] as string, replies[2 * index + 1] as string]);
+      });
+    } catch (error) {
+      for (const pending of batch) pending.reject(error);
+    }
+  }
+}
