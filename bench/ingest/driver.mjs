@@ -11,7 +11,13 @@ import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
 import { findFreePort, startValkey } from "@monarch/sandbox";
 import { closeClient, createClient, DATA_FIELD } from "@monarch/valkey-client";
-import { machine as describeMachine, revision, saveResults, scriptArgs } from "../lib/environment.mjs";
+import {
+  machine as describeMachine,
+  describeValkeyServer,
+  revision,
+  saveResults,
+  scriptArgs,
+} from "../lib/environment.mjs";
 import { formatReport } from "./report.mjs";
 import { HMAC_SECRET, options } from "./settings.mjs";
 import { load, requestNumbers } from "./workload.mjs";
@@ -240,7 +246,8 @@ async function measure(name, valkey, numbers) {
     const warmup = await load(server.url, { seconds: settings.warmup, connections, numbers });
     const storedBefore = await valkey.admin.xlen(MIGRATIONS_STREAM);
     const load1 = loadavg()[0];
-    const before = {
+    /** CPU times of everything involved, and when they were read. */
+    const cpuSnapshot = () => ({
       server: cpuMsOf(server.pid),
       serverSystem: userAndSystemMsOf(server.pid).system,
       switches: contextSwitchesOf(server.pid),
@@ -248,19 +255,12 @@ async function measure(name, valkey, numbers) {
       bench: ownCpuMs(),
       all: machineCpuMs(),
       at: performance.now(),
-    };
+    });
+    const before = cpuSnapshot();
     /** CPU times as the last connection closes. */
     let after = before;
     const drained = () => {
-      after = {
-        server: cpuMsOf(server.pid),
-        serverSystem: userAndSystemMsOf(server.pid).system,
-        switches: contextSwitchesOf(server.pid),
-        valkey: cpuMsOf(valkey.pid),
-        bench: ownCpuMs(),
-        all: machineCpuMs(),
-        at: performance.now(),
-      };
+      after = cpuSnapshot();
     };
     const timed = await load(server.url, {
       seconds: settings.duration,
@@ -346,10 +346,9 @@ const admin = createClient({ endpoint: { url: valkeyServer.url }, name: "bench-d
 const runs = [];
 let serverInfo = "";
 try {
-  const info = String(await admin.info("server"));
-  const field = (/** @type {string} */ name) => info.match(new RegExp(`^${name}:(.*)$`, "m"))?.[1]?.trim();
-  serverInfo = `${field("valkey_version") ? "Valkey" : "Redis"} ${field("valkey_version") ?? field("redis_version")}`;
-  const valkey = { url: valkeyServer.url, pid: Number(field("process_id")), admin };
+  const server = await describeValkeyServer(admin);
+  serverInfo = server.name;
+  const valkey = { url: valkeyServer.url, pid: server.pid, admin };
   const numbers = requestNumbers();
   for (const name of /** @type {Array<"ceiling" | "ingest">} */ (servers)) {
     const begin = performance.now();

@@ -73,3 +73,18 @@ export function describeRun(
     `Node ${node} (${platform}), load average ${load} at the start.`
   );
 }
+
+/**
+ * Which server a client talks to ("Valkey 8.1.0", "Redis 7.0.15") and its process id, from INFO.
+ * @param {import("@monarch/valkey-client").ValkeyClient} client
+ * @returns {Promise<{ name: string, pid: number }>}
+ */
+export async function describeValkeyServer(client) {
+  const info = String(await client.info("server"));
+  const field = (/** @type {string} */ name) => info.match(new RegExp(`^${name}:(.*)$`, "m"))?.[1]?.trim();
+  const valkey = field("valkey_version");
+  return {
+    name: valkey ? `Valkey ${valkey}` : `Redis ${field("redis_version")}`,
+    pid: Number(field("process_id")),
+  };
+}

@@ -11,7 +11,13 @@ import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
 import { startValkey } from "@monarch/sandbox";
 import { closeClient, createClient } from "@monarch/valkey-client";
-import { machine as describeMachine, revision, saveResults, scriptArgs } from "../lib/environment.mjs";
+import {
+  machine as describeMachine,
+  describeValkeyServer,
+  revision,
+  saveResults,
+  scriptArgs,
+} from "../lib/environment.mjs";
 import { formatReport } from "./report.mjs";
 import { options } from "./settings.mjs";
 
@@ -215,10 +221,9 @@ const admin = createClient({ endpoint: { url: valkey.url }, name: "bench-driver"
 const runs = [];
 let serverInfo = "";
 try {
-  const info = String(await admin.info("server"));
-  const field = (/** @type {string} */ name) => info.match(new RegExp(`^${name}:(.*)$`, "m"))?.[1]?.trim();
-  serverInfo = `${field("valkey_version") ? "Valkey" : "Redis"} ${field("valkey_version") ?? field("redis_version")}`;
-  const server = { url: valkey.url, pid: Number(field("process_id")), admin };
+  const described = await describeValkeyServer(admin);
+  serverInfo = described.name;
+  const server = { url: valkey.url, pid: described.pid, admin };
   // Each repeat runs both modes for both libraries, the library order alternating, so that a burst
   // of other work on the machine does not always land on the same library.
   for (let repeat = 0; repeat < repeats; repeat++) {
