@@ -3,30 +3,23 @@ import {
   HEARTBEAT_KEY_PREFIX,
   INGEST_INBOX_STREAM,
   MIGRATIONS_STREAM,
-  MigrationRequested,
   migrationRecordKeys,
 } from "@monarch/contracts";
 import { until } from "@monarch/sandbox";
 import { describe, expect, it } from "vitest";
-import { type IngestProcess, postMigration, startIngest, useValkey } from "./support/ingest.js";
+import {
+  type IngestProcess,
+  payloadFor,
+  postMigration,
+  startIngest,
+  storedRequests,
+  useValkey,
+} from "./support/ingest.js";
 
 const valkey = useValkey();
 const DAY_MS = 86_400_000;
 
-/** The platform's payload for one target: each test's request is its own, not a duplicate of another's. */
-const payloadFor = (target: string): string =>
-  JSON.stringify({
-    source_repo: "nss-group-projects/cider-falls",
-    all_target_repositories: [`stevebrownlee/${target}`],
-    notification_channel: "C06GHMZB3M3",
-  });
-
-async function requests(): Promise<MigrationRequested[]> {
-  const reply = (await valkey.client().xrange(MIGRATIONS_STREAM, "-", "+")) as [string, string[]][];
-  return reply.map(([, fields]) =>
-    MigrationRequested.parse(JSON.parse(fields[fields.indexOf("data") + 1] ?? "")),
-  );
-}
+const requests = () => storedRequests(valkey.client());
 
 /** The request id a 202 names, from its `Location` (readable even when the process died mid-body). */
 const requestIdOf = (response: Response): string => response.headers.get("location")?.split("/").pop() ?? "";

@@ -10,18 +10,18 @@ import {
   MAX_DEAD_LETTER_PAYLOAD_BYTES,
   MAX_REASON_LENGTH,
   MIGRATIONS_STREAM,
-  MigrationRequested,
+  type MigrationRequested,
   type NormalisedRequest,
   parseMigrationRequest,
   type Repository,
   requestFingerprint,
 } from "@monarch/contracts";
 import { until } from "@monarch/sandbox";
-import { DATA_FIELD, type ValkeyClient } from "@monarch/valkey-client";
+import { DATA_FIELD, fieldsToRecord, type ValkeyClient } from "@monarch/valkey-client";
 import fc from "fast-check";
 import { chai, describe, expect, it } from "vitest";
 import { type Intended, literalCase, type PayloadCase, payloadCase } from "./support/arbitraries.js";
-import { type IngestProcess, postMigration, startIngest, useValkey } from "./support/ingest.js";
+import { type IngestProcess, postMigration, requestOf, startIngest, useValkey } from "./support/ingest.js";
 
 /*
  * Property-based fuzzing of ingest's three ways in, against one running ingest process. For every
@@ -199,9 +199,6 @@ interface NewEntries {
   readonly deadLetters: DeadLetterEntry[];
 }
 
-const fieldsOf = (flat: string[]) =>
-  Object.fromEntries(flat.flatMap((value, index) => (index % 2 === 0 ? [[value, flat[index + 1]]] : [])));
-
 type Entry = MigrationRequested | DeadLetterEntry;
 
 /**
@@ -272,10 +269,10 @@ class Outputs {
       ][];
       const last = entries.at(-1);
       if (last) this.after.set(stream, last[0]);
-      return entries.map(([, flat]) => fieldsOf(flat));
+      return entries.map(([, flat]) => fieldsToRecord(flat));
     };
     for (const fields of await newEntries(MIGRATIONS_STREAM)) {
-      this.unread.push(MigrationRequested.parse(JSON.parse(fields[DATA_FIELD] ?? "null")));
+      this.unread.push(requestOf(fields));
     }
     for (const fields of await newEntries(INGEST_DEAD_LETTER_STREAM)) {
       this.unread.push(DeadLetterEntry.parse(fields));

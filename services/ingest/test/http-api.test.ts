@@ -6,13 +6,11 @@ import { setTimeout as delay } from "node:timers/promises";
 import {
   MAX_REQUEST_BYTES,
   MIGRATIONS_STREAM,
-  MigrationRequested,
   type MigrationRequestPayload,
   MigrationStatus,
   parseMigrationRequest,
 } from "@monarch/contracts";
 import { until } from "@monarch/sandbox";
-import { DATA_FIELD } from "@monarch/valkey-client";
 import { describe, expect, it } from "vitest";
 import type { MigrationAccepted } from "../src/http/answers.js";
 import type { RejectionReason } from "../src/reception.js";
@@ -24,6 +22,7 @@ import {
   postMigration,
   sharedIngest,
   startIngest,
+  storedRequests,
   useValkey,
 } from "./support/ingest.js";
 
@@ -66,15 +65,7 @@ const getStatus = (requestId: string, base = url()) =>
 const replay = (requestId: string) =>
   send(`/v1/migrations/${requestId}/replay`, { method: "POST", headers: bearer });
 
-async function streamEntries(): Promise<MigrationRequested[]> {
-  const entries = (await valkey.client().xrange(MIGRATIONS_STREAM, "-", "+")) as [string, string[]][];
-  return entries.map(([, fields]) => {
-    const record = Object.fromEntries(
-      fields.flatMap((value, index) => (index % 2 === 0 ? [[value, fields[index + 1]]] : [])),
-    );
-    return MigrationRequested.parse(JSON.parse(record[DATA_FIELD] ?? "null"));
-  });
-}
+const streamEntries = () => storedRequests(valkey.client());
 const streamLength = () => valkey.client().xlen(MIGRATIONS_STREAM);
 const entriesFor = async (requestId: string) =>
   (await streamEntries()).filter((entry) => entry.requestId === requestId);

@@ -1,22 +1,21 @@
 import { execFileSync } from "node:child_process";
 import {
   CONSUMER_GROUPS,
-  INGEST_DEAD_LETTER_STREAM,
   INGEST_INBOX_STREAM,
-  IngestRejection,
   LEGACY_REQUEST_CHANNEL,
   MAX_DEAD_LETTER_PAYLOAD_BYTES,
   MAX_REQUEST_BYTES,
-  MIGRATIONS_STREAM,
-  MigrationRequested,
 } from "@monarch/contracts";
 import { findServerBinaries, until } from "@monarch/sandbox";
 import { describe, expect, it } from "vitest";
 import {
   type IngestProcess,
   LEGACY_PAYLOAD,
+  payloadFor,
   sharedIngest,
   startIngest,
+  storedRejections,
+  storedRequests,
   useValkey,
 } from "./support/ingest.js";
 
@@ -43,28 +42,7 @@ const publish = (payload: string): string => cli(["PUBLISH", LEGACY_REQUEST_CHAN
 /** When an inbox entry was added, from its id: the same on every delivery. */
 const timeOf = (entryId: string): string => new Date(Number(entryId.split("-")[0])).toISOString();
 
-/** The platform's payload for one target: each test's request is its own, not a duplicate of another's. */
-const payloadFor = (target: string): string =>
-  JSON.stringify({
-    source_repo: "nss-group-projects/cider-falls",
-    all_target_repositories: [`stevebrownlee/${target}`],
-    notification_channel: "C06GHMZB3M3",
-  });
-
-async function entries(stream: string): Promise<Record<string, string | undefined>[]> {
-  const reply = (await valkey.client().xrange(stream, "-", "+")) as [string, string[]][];
-  return reply.map(([, fields]) =>
-    Object.fromEntries(
-      fields.flatMap((value, index) => (index % 2 === 0 ? [[value, fields[index + 1]]] : [])),
-    ),
-  );
-}
-
-async function requests(): Promise<MigrationRequested[]> {
-  return (await entries(MIGRATIONS_STREAM)).map((fields) =>
-    MigrationRequested.parse(JSON.parse(fields.data ?? "")),
-  );
-}
+const requests = () => storedRequests(valkey.client());
 
 const requestsWithId = async (requestId: string) =>
   (await requests()).filter((request) => request.requestId === requestId);
@@ -72,8 +50,7 @@ const requestsWithId = async (requestId: string) =>
 const requestsFor = async (target: string) =>
   (await requests()).filter((request) => request.request.targets[0]?.name === target);
 
-const rejections = async (): Promise<IngestRejection[]> =>
-  (await entries(INGEST_DEAD_LETTER_STREAM)).map((fields) => IngestRejection.parse(fields));
+const rejections = () => storedRejections(valkey.client());
 
 /** Inbox entries delivered to ingest's group and not acknowledged, in all or by one consumer. */
 async function pending(consumer?: string): Promise<number> {

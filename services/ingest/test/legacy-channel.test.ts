@@ -1,14 +1,20 @@
 import { execFileSync } from "node:child_process";
 import {
-  INGEST_DEAD_LETTER_STREAM,
-  IngestRejection,
+  type IngestRejection,
   LEGACY_REQUEST_CHANNEL,
   MIGRATIONS_STREAM,
-  MigrationRequested,
+  type MigrationRequested,
 } from "@monarch/contracts";
 import { findServerBinaries, until } from "@monarch/sandbox";
 import { describe, expect, it, onTestFinished } from "vitest";
-import { LEGACY_PAYLOAD, startIngest, useValkey } from "./support/ingest.js";
+import {
+  LEGACY_PAYLOAD,
+  payloadFor,
+  startIngest,
+  storedRejections,
+  storedRequests,
+  useValkey,
+} from "./support/ingest.js";
 
 const valkey = useValkey();
 
@@ -25,11 +31,7 @@ describe("the legacy pub/sub channel", () => {
     ]);
     expect(receivers.toString().trim()).toBe("1");
     await until(async () => (await valkey.client().xlen(MIGRATIONS_STREAM)) === 1);
-    const [[, fields]] = (await valkey.client().xrange(MIGRATIONS_STREAM, "-", "+")) as [[string, string[]]];
-    const record = Object.fromEntries(
-      fields.flatMap((value, index) => (index % 2 === 0 ? [[value, fields[index + 1]]] : [])),
-    );
-    const message = MigrationRequested.parse(JSON.parse(record.data ?? "null"));
+    const [message] = await storedRequests(valkey.client());
     expect(message).toMatchObject({
       via: "pubsub",
       request: {
@@ -135,31 +137,12 @@ const messagesIn = (output: string): string[] =>
     .filter((line) => line.startsWith("{"))
     .map((line) => (JSON.parse(line) as { msg: string }).msg);
 
-/** The platform's payload for one target: each test's request is its own, not a duplicate of another's. */
-const payloadFor = (target: string): string =>
-  JSON.stringify({
-    source_repo: "nss-group-projects/cider-falls",
-    all_target_repositories: [`stevebrownlee/${target}`],
-    notification_channel: "C06GHMZB3M3",
-  });
-
-async function entries(stream: string): Promise<Record<string, string | undefined>[]> {
-  const reply = (await valkey.client().xrange(stream, "-", "+")) as [string, string[]][];
-  return reply.map(([, fields]) =>
-    Object.fromEntries(
-      fields.flatMap((value, index) => (index % 2 === 0 ? [[value, fields[index + 1]]] : [])),
-    ),
+async function requestsFor(target: string): Promise<MigrationRequested[]> {
+  return (await storedRequests(valkey.client())).filter(
+    (request) => request.request.targets[0]?.name === target,
   );
 }
 
-async function requestsFor(target: string): Promise<MigrationRequested[]> {
-  return (await entries(MIGRATIONS_STREAM))
-    .map((fields) => MigrationRequested.parse(JSON.parse(fields.data ?? "")))
-    .filter((request) => request.request.targets[0]?.name === target);
-}
-
 async function rejectionsOf(payload: string): Promise<IngestRejection[]> {
-  return (await entries(INGEST_DEAD_LETTER_STREAM))
-    .map((fields) => IngestRejection.parse(fields))
-    .filter((rejection) => rejection.payload === payload);
+  return (await storedRejections(valkey.client())).filter((rejection) => rejection.payload === payload);
 }

@@ -1,10 +1,5 @@
 import { execFileSync } from "node:child_process";
-import {
-  INGEST_INBOX_STREAM,
-  LEGACY_REQUEST_CHANNEL,
-  MIGRATIONS_STREAM,
-  MigrationRequested,
-} from "@monarch/contracts";
+import { INGEST_INBOX_STREAM, LEGACY_REQUEST_CHANNEL, MIGRATIONS_STREAM } from "@monarch/contracts";
 import {
   type CollectedSpan,
   findServerBinaries,
@@ -13,7 +8,7 @@ import {
 } from "@monarch/sandbox";
 import { DATA_FIELD } from "@monarch/valkey-client";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { postMigration, startIngest, useValkey } from "./support/ingest.js";
+import { postMigration, requestOf, startIngest, streamFields, useValkey } from "./support/ingest.js";
 
 const valkey = useValkey();
 const register = new URL("../../../packages/runtime/dist/tracing/register.js", import.meta.url).href;
@@ -33,17 +28,8 @@ const payload = (target: string) =>
 
 /** The W3C trace context stored with each entry of the migrations stream, by request id. */
 async function storedTraceparents(): Promise<Map<string, string>> {
-  const entries = (await valkey.client().xrange(MIGRATIONS_STREAM, "-", "+")) as Array<[string, string[]]>;
-  return new Map(
-    entries.map(([, fields]) => {
-      const record = new Map<string, string>();
-      for (let index = 0; index + 1 < fields.length; index += 2) {
-        record.set(fields[index] as string, fields[index + 1] as string);
-      }
-      const message = MigrationRequested.parse(JSON.parse(record.get(DATA_FIELD) ?? "null"));
-      return [message.requestId, record.get("traceparent") ?? ""];
-    }),
-  );
+  const entries = await streamFields(valkey.client(), MIGRATIONS_STREAM);
+  return new Map(entries.map((fields) => [requestOf(fields).requestId, fields.traceparent ?? ""]));
 }
 
 describe("traces", () => {

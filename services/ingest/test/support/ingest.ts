@@ -1,7 +1,19 @@
 import { type ChildProcess, spawn } from "node:child_process";
 import { dirname, join } from "node:path";
+import {
+  INGEST_DEAD_LETTER_STREAM,
+  IngestRejection,
+  MIGRATIONS_STREAM,
+  MigrationRequested,
+} from "@monarch/contracts";
 import { builtEntry, findFreePort, startValkey, until, type ValkeyServer } from "@monarch/sandbox";
-import { closeClient, createClient, type ValkeyClient } from "@monarch/valkey-client";
+import {
+  closeClient,
+  createClient,
+  DATA_FIELD,
+  fieldsToRecord,
+  type ValkeyClient,
+} from "@monarch/valkey-client";
 import { afterAll, afterEach, beforeAll } from "vitest";
 import { signatureHeaders } from "../../src/signature.js";
 
@@ -11,6 +23,36 @@ export const API_TOKEN = "test-api-token-0123456789abcdef0123456789ab";
 /** The platform's request exactly as it publishes it today. */
 export const LEGACY_PAYLOAD =
   '{ "source_repo": "nss-group-projects/cider-falls", "all_target_repositories": ["stevebrownlee/rare-test"], "notification_channel": "C06GHMZB3M3"}';
+
+/** The platform's payload for one target: each test's request is its own, not a duplicate of another's. */
+export const payloadFor = (target: string): string =>
+  JSON.stringify({
+    source_repo: "nss-group-projects/cider-falls",
+    all_target_repositories: [`stevebrownlee/${target}`],
+    notification_channel: "C06GHMZB3M3",
+  });
+
+/** The fields of each entry of `stream`, oldest first. */
+export async function streamFields(client: ValkeyClient, stream: string): Promise<Record<string, string>[]> {
+  const entries = (await client.xrange(stream, "-", "+")) as Array<[string, string[]]>;
+  return entries.map(([, fields]) => fieldsToRecord(fields));
+}
+
+/** The message of a migrations stream entry. */
+export const requestOf = (fields: Record<string, string>): MigrationRequested =>
+  MigrationRequested.parse(JSON.parse(fields[DATA_FIELD] ?? "null"));
+
+/** The requests in the migrations stream, oldest first. */
+export async function storedRequests(client: ValkeyClient): Promise<MigrationRequested[]> {
+  return (await streamFields(client, MIGRATIONS_STREAM)).map(requestOf);
+}
+
+/** The refusals in ingest's dead-letter stream, oldest first. */
+export async function storedRejections(client: ValkeyClient): Promise<IngestRejection[]> {
+  return (await streamFields(client, INGEST_DEAD_LETTER_STREAM)).map((fields) =>
+    IngestRejection.parse(fields),
+  );
+}
 
 export interface IngestProcess {
   readonly url: string;
