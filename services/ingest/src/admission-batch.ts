@@ -53,6 +53,18 @@ return replies
 /** Most admissions in one script call, so that one call never holds the server for long. */
 const MAX_BATCH = 64;
 
+/** How long an admission waits for Valkey's answer before the caller is told it is not confirmed. */
+const ANSWER_TIMEOUT_MS = 5_000;
+
+/**
+ * Valkey did not confirm an admission: it is not connected (nothing was sent), or did not answer in
+ * time (the request may still be stored when it does: a resend with the same request id, idempotency
+ * key or fingerprint finds it rather than storing it twice).
+ */
+export class AdmissionUnconfirmedError extends Error {
+  override readonly name = "AdmissionUnconfirmedError";
+}
+
 interface Pending {
   readonly keys: readonly string[];
   readonly args: ReadonlyArray<string | number | Buffer>;
@@ -73,6 +85,10 @@ export class AdmissionBatcher {
 
   /** Resolves with the request's outcome and the request id it names. */
   admit(keys: readonly string[], args: ReadonlyArray<string | number | Buffer>): Promise<[string, string]> {
+    // Commands sent while disconnected would wait in the client's queue for as long as Valkey is away.
+    if (this.client.status !== "ready") {
+      return Promise.reject(new AdmissionUnconfirmedError(`Valkey is not connected (${this.client.status})`));
+    }
     return new Promise((resolve, reject) => {
       this.queue.push({ keys, args, resolve, reject });
       if (!this.scheduled) {
@@ -94,13 +110,25 @@ export class AdmissionBatcher {
   private async run(batch: readonly Pending[]): Promise<void> {
     const keys = batch.flatMap((pending) => pending.keys);
     const args = batch.flatMap((pending) => [pending.args.length, ...pending.args]);
+    let timer: NodeJS.Timeout | undefined;
+    const timedOut = new Promise<never>((_, reject) => {
+      timer = setTimeout(
+        () => reject(new AdmissionUnconfirmedError(`Valkey did not answer within ${ANSWER_TIMEOUT_MS} ms`)),
+        ANSWER_TIMEOUT_MS,
+      );
+    });
     try {
-      const replies = (await admitBatchScript.run(this.client, keys, args)) as string[];
+      const replies = (await Promise.race([
+        admitBatchScript.run(this.client, keys, args),
+        timedOut,
+      ])) as string[];
       batch.forEach((pending, index) => {
         pending.resolve([replies[2 * index] as string, replies[2 * index + 1] as string]);
       });
     } catch (error) {
       for (const pending of batch) pending.reject(error);
+    } finally {
+      clearTimeout(timer);
     }
   }
 }

@@ -80,6 +80,22 @@ describe("durability", () => {
     }
   });
 
+  it("answers 503 at once while Valkey is away, and stores the request sent again once it is back", async () => {
+    const ingest = await startIngest(valkey.server().url);
+    const body = payloadFor("while-valkey-is-away");
+    await valkey.server().kill();
+    const refused = await postMigration(ingest.url, body);
+    expect(refused.status).toBe(503);
+    expect(refused.headers.get("retry-after")).toBe("1");
+    expect(await refused.json()).toMatchObject({ title: "Not confirmed" });
+    await valkey.server().relaunch();
+    await until(async () => (await postMigration(ingest.url, body)).status !== 503);
+    await until(async () => (await requests()).length > 0);
+    expect(
+      (await requests()).filter((request) => request.request.targets[0]?.name === "while-valkey-is-away"),
+    ).toHaveLength(1);
+  });
+
   it("keeps the raw payload exactly as posted for REQUEST_RETENTION_DAYS", async () => {
     const ingest = await startIngest(valkey.server().url, { REQUEST_RETENTION_DAYS: "3" });
     // Laid out and annotated as no serialiser would redo it: only the bytes as sent can match.

@@ -308,9 +308,9 @@ export class IngestApi {
       response,
       {
         status: 503,
-        title: "Not stored",
+        title: "Not confirmed",
         detail:
-          "the request could not be stored right now and was not accepted; send it again (with the same Idempotency-Key)",
+          "the request could not be confirmed as stored; send it again, with the same Idempotency-Key if it had one: it is stored once either way",
       },
       { "retry-after": "1" },
     );

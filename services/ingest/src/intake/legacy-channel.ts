@@ -1,5 +1,5 @@
 import { randomUUID } from "node:crypto";
-import { capPayload, LEGACY_REQUEST_CHANNEL } from "@monarch/contracts";
+import { capPayload, LEGACY_REQUEST_CHANNEL, MAX_DEAD_LETTER_PAYLOAD_BYTES } from "@monarch/contracts";
 import { exponentialBackoff, Retry } from "@monarch/resilience";
 import type { Logger } from "@monarch/runtime";
 import { ChannelSubscriber, type ValkeyClient } from "@monarch/valkey-client";
@@ -93,7 +93,7 @@ export class LegacyChannelIntake {
         } catch (error) {
           span.recordException(error instanceof Error ? error : String(error));
           this.options.logger.error(
-            { err: error, requestId, payload: capPayload(message, 16 * 1024).text },
+            { err: error, requestId, payload: capPayload(message, MAX_DEAD_LETTER_PAYLOAD_BYTES).text },
             "could not store a legacy channel message; replay its payload by hand",
           );
         } finally {
