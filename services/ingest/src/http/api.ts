@@ -20,8 +20,6 @@ export interface IngestApiOptions {
   readonly openApi: object;
   readonly port: number;
   readonly host: string;
-  /** Called whenever a request is stored, e.g. the watchdog's heartbeat. */
-  readonly onProgress?: () => void;
 }
 
 /** Refused before anything is stored; counted as a refused request under `reason`, when it has one. */
@@ -179,7 +177,6 @@ export class IngestApi {
         });
         return;
       default:
-        this.options.onProgress?.();
         this.sendAccepted(response, reception.requestId, reception.outcome === "duplicate");
     }
   }

@@ -14,8 +14,6 @@ export interface InboxIntakeOptions {
   readonly logger: Logger;
   /** This instance's consumer name in ingest's group. */
   readonly consumer: string;
-  /** Called whenever an entry is handled, e.g. the watchdog's heartbeat. */
-  readonly onProgress?: () => void;
 }
 
 /**
@@ -54,7 +52,6 @@ export class InboxIntake {
         } else {
           await receptionist.receive({ raw, via: "inbox", requestId: `inbox-${id}`, receivedAt });
         }
-        options.onProgress?.();
       },
       hooks: {
         onFailed: (id, deliveries, error) =>
