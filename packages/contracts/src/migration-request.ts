@@ -1,4 +1,4 @@
-import { createHash } from "node:crypto";
+import { hash } from "node:crypto";
 import { z } from "zod";
 import { Intake, RequestId, SlackChannelId, Timestamp } from "./fields.js";
 import { type ContractIssue, contractIssues, formatIssues } from "./issues.js";
@@ -191,5 +191,5 @@ export function requestFingerprint(request: NormalisedRequest): string {
     request.options.includeClosed,
     request.options.dryRun,
   ]);
-  return createHash("sha256").update(canonical).digest("hex");
+  return hash("sha256", canonical);
 }

@@ -265,18 +265,19 @@ describe("repository properties", () => {
     );
   });
 
-  it("the owner rules agree with GitHub's rule written as one regular expression", () => {
+  it("the owner rules, in the schema and in a reference, agree with GitHub's rule written as one regular expression", () => {
     const github = /^(?=.{1,39}$)[A-Za-z0-9](?:-?[A-Za-z0-9])*$/;
     const candidate = fc.string({ unit: fc.constantFrom("a", "Z", "7", "-", "_", "."), maxLength: 42 });
     fc.assert(
       fc.property(fc.oneof(candidate, validOwner), (owner) => {
         expect(RepositoryOwner.safeParse(owner).success).toBe(github.test(owner));
+        expect(safeParseRepository(`${owner}/name`).success).toBe(github.test(owner));
       }),
       { numRuns: 2_000 },
     );
   });
 
-  it("the name rules agree with GitHub's rule written as one regular expression", () => {
+  it("the name rules, in the schema and in a reference, agree with GitHub's rule written as one regular expression", () => {
     const github = /^(?!\.{1,2}$)(?!.*\.git$)[A-Za-z0-9._-]{1,100}$/;
     const candidate = fc.oneof(
       fc.string({ unit: fc.constantFrom("a", ".", "g", "i", "t", "-", "_", "/", " "), maxLength: 8 }),
@@ -285,6 +286,9 @@ describe("repository properties", () => {
     fc.assert(
       fc.property(candidate, (name) => {
         expect(RepositoryName.safeParse(name).success).toBe(github.test(name));
+        // A "/" makes a reference of too many segments, and spaces around it are trimmed, so those
+        // candidates say nothing about the name rules.
+        if (!/[\s/]/.test(name)) expect(safeParseRepository(`owner/${name}`).success).toBe(github.test(name));
       }),
       { numRuns: 2_000 },
     );
