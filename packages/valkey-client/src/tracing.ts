@@ -30,20 +30,26 @@ function messagingAttributes(
   };
 }
 
-/** Runs `append` inside a PRODUCER span, handing it the trace fields to store in the entry. */
+/**
+ * Runs `append` inside a PRODUCER span, handing it the trace fields to store in the entry. A span
+ * nobody records (tracing off, or not sampled) still passes its context on, but skips the rest.
+ */
 export async function withProducerSpan<T>(
   stream: string,
   append: (fields: TraceFields) => Promise<T>,
 ): Promise<T> {
-  return tracer.startActiveSpan(
-    `send ${stream}`,
-    { kind: SpanKind.PRODUCER, attributes: messagingAttributes(stream, "send") },
-    async (span) => {
-      const fields: TraceFields = {};
-      propagation.inject(context.active(), fields);
-      return finishSpan(span, () => append(fields));
-    },
-  );
+  const span = tracer.startSpan(`send ${stream}`, {
+    kind: SpanKind.PRODUCER,
+    attributes: messagingAttributes(stream, "send"),
+  });
+  const spanContext = trace.setSpan(context.active(), span);
+  const fields: TraceFields = {};
+  propagation.inject(spanContext, fields);
+  if (!span.isRecording()) {
+    span.end();
+    return append(fields);
+  }
+  return context.with(spanContext, () => finishSpan(span, () => append(fields)));
 }
 
 /** Runs `handle` inside a CONSUMER span that continues the trace found in the entry's fields. */

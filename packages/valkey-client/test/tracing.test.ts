@@ -1,5 +1,5 @@
 import { setTimeout as sleep } from "node:timers/promises";
-import { context, propagation, SpanKind, trace } from "@opentelemetry/api";
+import { context, propagation, SpanKind, TraceFlags, trace } from "@opentelemetry/api";
 import { AsyncLocalStorageContextManager } from "@opentelemetry/context-async-hooks";
 import { W3CTraceContextPropagator } from "@opentelemetry/core";
 import {
@@ -9,7 +9,7 @@ import {
 } from "@opentelemetry/sdk-trace-base";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import { z } from "zod";
-import { StreamConsumer, StreamProducer } from "../src/index.js";
+import { fieldsToRecord, StreamConsumer, StreamProducer } from "../src/index.js";
 import { connect, uniqueName } from "./support/endpoints.js";
 
 const exporter = new InMemorySpanExporter();
@@ -30,6 +30,27 @@ afterAll(async () => {
 });
 
 describe("trace context through a stream", () => {
+  it("passes an unsampled trace on in the entry without recording a span for it", async () => {
+    const client = connect({ url: inject("valkeyUrl") });
+    const stream = uniqueName("unsampled");
+    const caller = trace.wrapSpanContext({
+      traceId: "0af7651916cd43dd8448eb211c80319c",
+      spanId: "b7ad6b7169203331",
+      traceFlags: TraceFlags.NONE,
+    });
+    exporter.reset();
+    await context.with(trace.setSpan(context.active(), caller), () =>
+      new StreamProducer({ client, stream, schema: z.object({ n: z.number() }) }).append({ n: 1 }),
+    );
+    const [entry] = await client.xrange(stream, "-", "+");
+    const fields = fieldsToRecord(entry?.[1] ?? []);
+    // The caller's trace, a span id of the producer's own, and the caller's decision not to sample.
+    expect(fields.traceparent).toMatch(
+      /^00-0af7651916cd43dd8448eb211c80319c-(?!b7ad6b7169203331)[0-9a-f]{16}-00$/,
+    );
+    expect(exporter.getFinishedSpans()).toEqual([]);
+  });
+
   it("continues the producer's trace in the consumer's span, with the handler's work inside it", async () => {
     const client = connect({ url: inject("valkeyUrl") });
     const stream = uniqueName("traced");
