@@ -108,8 +108,12 @@ export class AdmissionBatcher {
   }
 
   private async run(batch: readonly Pending[]): Promise<void> {
-    const keys = batch.flatMap((pending) => pending.keys);
-    const args = batch.flatMap((pending) => [pending.args.length, ...pending.args]);
+    const keys: string[] = [];
+    const args: Array<string | number | Buffer> = [];
+    for (const pending of batch) {
+      keys.push(...pending.keys);
+      args.push(pending.args.length, ...pending.args);
+    }
     let timer: NodeJS.Timeout | undefined;
     const timedOut = new Promise<never>((_, reject) => {
       timer = setTimeout(

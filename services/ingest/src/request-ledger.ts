@@ -99,7 +99,9 @@ export class RequestLedger {
       this.batcher.admit(keys, [
         requestId,
         JSON.stringify(status),
-        input.raw,
+        // The contract refused anything but UTF-8, so this text is the bytes that arrived, and text
+        // costs the client far less to send than a mix of text and bytes.
+        typeof input.raw === "string" ? input.raw : input.raw.toString("utf8"),
         this.options.retentionMs,
         input.replayOf === undefined ? this.options.duplicateWindowMs : 0,
         input.idempotency === undefined ? 0 : this.options.idempotencyTtlMs,

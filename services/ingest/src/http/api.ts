@@ -1,4 +1,4 @@
-import { createHash, randomUUID } from "node:crypto";
+import { hash, randomUUID } from "node:crypto";
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
 import { MAX_REQUEST_BYTES, RequestId } from "@monarch/contracts";
@@ -37,8 +37,6 @@ class Refusal extends Error {
 const IDEMPOTENCY_KEY = /^[\x21-\x7e]{1,255}$/;
 const JSON_MEDIA_TYPE = /^application\/json\s*(;\s*charset\s*=\s*"?utf-8"?\s*)?$/i;
 
-const sha256 = (data: string | Buffer) => createHash("sha256").update(data).digest("hex");
-
 /**
  * The HTTP way in: `POST /v1/migrations` (202 once the request is in the stream), `GET
  * /v1/migrations/{id}`, `POST /v1/migrations/{id}/replay` and `GET /openapi.json`. Every answer
@@ -52,9 +50,9 @@ export class IngestApi {
   private readonly unanswered = new Set<ServerResponse>();
 
   constructor(private readonly options: IngestApiOptions) {
-    this.server = createServer({ requestTimeout: 30_000, headersTimeout: 10_000 }, (request, response) =>
-      this.serve(request, response),
-    );
+    this.server = createServer({ requestTimeout: 30_000, headersTimeout: 10_000 }, (request, response) => {
+      void this.serve(request, response);
+    });
     this.duration = options.metrics.histogram({
       name: "monarch_ingest_http_request_duration_seconds",
       help: "Time to answer an HTTP request, by route and status.",
@@ -96,22 +94,22 @@ export class IngestApi {
     return this.server.listening && !this.stopping;
   }
 
-  private serve(request: IncomingMessage, response: ServerResponse): void {
+  private async serve(request: IncomingMessage, response: ServerResponse): Promise<void> {
     const started = process.hrtime.bigint();
     // While stopping, each answer closes its keep-alive connection.
     if (this.stopping) response.setHeader("connection", "close");
-    else {
-      this.unanswered.add(response);
-      response.once("close", () => this.unanswered.delete(response));
-    }
+    else this.unanswered.add(response);
     const { route, handle } = this.route(request);
-    handle
-      .call(this, request, response)
-      .catch((error: unknown) => this.fail(request, response, error))
-      .finally(() => {
-        const seconds = Number(process.hrtime.bigint() - started) / 1e9;
-        this.duration.observe({ route, status: String(response.statusCode) }, seconds);
-      });
+    try {
+      await handle.call(this, request, response);
+    } catch (error) {
+      this.fail(request, response, error);
+    } finally {
+      // Every handler settles (an aborted request fails its body read), so nothing stays here.
+      this.unanswered.delete(response);
+      const seconds = Number(process.hrtime.bigint() - started) / 1e9;
+      this.duration.observe({ route, status: String(response.statusCode) }, seconds);
+    }
   }
 
   private route(request: IncomingMessage): {
@@ -152,7 +150,7 @@ export class IngestApi {
       receivedAt,
       ...(idempotencyKey === undefined
         ? {}
-        : { idempotency: { keyDigest: sha256(idempotencyKey), bodyDigest: sha256(body) } }),
+        : { idempotency: { keyDigest: hash("sha256", idempotencyKey), bodyDigest: hash("sha256", body) } }),
     });
     switch (reception.outcome) {
       case "rejected":
