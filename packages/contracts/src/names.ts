@@ -41,6 +41,13 @@ export const INGEST_INBOX_STREAM = "{monarch:ingest}:inbox";
  */
 export const INGEST_DEAD_LETTER_STREAM = "{monarch:ingest}:dead";
 
+/**
+ * Set when a refused request's dead letter is written, so that the same input delivered again (an
+ * inbox entry redelivered after a crash) is not dead-lettered twice. In the dead-letter stream's slot.
+ */
+export const ingestRejectionMarker = (requestId: string) =>
+  `${INGEST_DEAD_LETTER_STREAM}:written:${requestId}`;
+
 /** The platform's original way in: it PUBLISHes the payload here. Pub/sub loses what nobody hears. */
 export const LEGACY_REQUEST_CHANNEL = "channel_migrate_issue_tickets";
 

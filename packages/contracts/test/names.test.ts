@@ -5,6 +5,7 @@ import {
   EVENTS_STREAM,
   INGEST_DEAD_LETTER_STREAM,
   INGEST_INBOX_STREAM,
+  ingestRejectionMarker,
   LEGACY_REQUEST_CHANNEL,
   LOG_RETENTION_DAYS,
   logStreamFor,
@@ -39,6 +40,14 @@ describe("names", () => {
     ];
     expect(() => requireSameSlot("admission", [MIGRATIONS_STREAM, ...keys])).not.toThrow();
     expect(new Set(keys).size).toBe(keys.length);
+  });
+
+  it("keeps ingest's dead-letter markers in the dead-letter stream's slot, one per request id", () => {
+    const markers = [ingestRejectionMarker("inbox-1-0"), ingestRejectionMarker("inbox-1-1")];
+    expect(() =>
+      requireSameSlot("dead-lettering once", [INGEST_DEAD_LETTER_STREAM, ...markers]),
+    ).not.toThrow();
+    expect(markers[0]).not.toBe(markers[1]);
   });
 
   it("names the day's log stream by the UTC date", () => {

@@ -19,6 +19,21 @@ export type RejectionReason =
 /** One raw request from any intake, with the id it gets if it is accepted. */
 export type Submission = Omit<AdmissionInput, "request">;
 
+/** An input refused before it could be admitted. */
+export interface Refused {
+  readonly via: Intake;
+  readonly reason: RejectionReason;
+  readonly detail: string;
+  /** The payload as it came. */
+  readonly raw: string | Buffer;
+  readonly receivedAt: Date;
+  /**
+   * The id it would have had, when one was given (HTTP refuses some requests before): the same on
+   * every delivery of one inbox entry, which is therefore dead-lettered once.
+   */
+  readonly requestId?: string;
+}
+
 export type Reception =
   | Admission
   | { readonly outcome: "rejected"; readonly error: InvalidMigrationRequestError };
@@ -56,7 +71,14 @@ export class Receptionist {
       request = parseMigrationRequest(submission.raw);
     } catch (error) {
       if (!(error instanceof InvalidMigrationRequestError)) throw error;
-      await this.refuse(via, error.kind, error.message, submission.raw, submission.receivedAt);
+      await this.refuse({
+        via,
+        reason: error.kind,
+        detail: error.message,
+        raw: submission.raw,
+        receivedAt: submission.receivedAt,
+        requestId,
+      });
       return { outcome: "rejected", error };
     }
     const admission = await this.ledger.admit({ ...submission, request });
@@ -82,19 +104,19 @@ export class Receptionist {
    * Counts and logs a refusal. Pub/sub and inbox input also goes to the dead-letter stream, since
    * nobody hears their answer; an HTTP caller gets the reasons in the response instead.
    */
-  async refuse(
-    via: Intake,
-    reason: RejectionReason,
-    detail: string,
-    raw: string | Buffer,
-    receivedAt: Date,
-  ): Promise<void> {
+  async refuse({ via, reason, detail, raw, receivedAt, requestId }: Refused): Promise<void> {
     this.outcomes.inc({ via, outcome: "rejected" });
     this.rejections.inc({ via, reason });
     this.logger.warn(
-      { via, reason, detail, bytes: typeof raw === "string" ? Buffer.byteLength(raw) : raw.length },
+      {
+        via,
+        reason,
+        detail,
+        requestId,
+        bytes: typeof raw === "string" ? Buffer.byteLength(raw) : raw.length,
+      },
       "request refused",
     );
-    if (via !== "http") await this.ledger.reject({ reason: detail, via, receivedAt, raw });
+    if (via !== "http") await this.ledger.reject({ reason: detail, via, receivedAt, raw }, requestId);
   }
 }

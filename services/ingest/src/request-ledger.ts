@@ -2,6 +2,7 @@ import {
   INGEST_DEAD_LETTER_STREAM,
   type Intake,
   ingestRejectionFields,
+  ingestRejectionMarker,
   MIGRATIONS_STREAM,
   type MigrationRequested,
   MigrationStatus,
@@ -11,8 +12,19 @@ import {
   requestFingerprint,
   SCHEMA_VERSION,
 } from "@monarch/contracts";
-import { DATA_FIELD, type ValkeyClient, withProducerSpan } from "@monarch/valkey-client";
+import { DATA_FIELD, LuaScript, type ValkeyClient, withProducerSpan } from "@monarch/valkey-client";
 import { AdmissionBatcher } from "./admission-batch.js";
+
+/**
+ * Appends a dead letter, unless the marker key (when given) says it was written before.
+ * KEYS: the dead-letter stream, then the marker. ARGV: the stream's approximate length cap, the
+ * marker's lifetime in ms, then the entry's fields.
+ */
+const deadLetterOnceScript = new LuaScript(`
+if #KEYS == 2 and not redis.call("SET", KEYS[2], "1", "NX", "PX", ARGV[2]) then return 0 end
+redis.call("XADD", KEYS[1], "MAXLEN", "~", ARGV[1], "*", unpack(ARGV, 3))
+return 1
+`);
 
 /** What admission did with a request. */
 export type Admission =
@@ -112,17 +124,21 @@ export class RequestLedger {
     return toAdmission(reply, input.idempotency?.bodyDigest);
   }
 
-  /** Writes a rejected input to the dead-letter stream with its reason and size-capped payload. */
-  async reject(input: RejectedInput): Promise<void> {
+  /**
+   * Writes a rejected input to the dead-letter stream with its reason and size-capped payload; given
+   * the request id it would have had, only once for that id (within the retention).
+   */
+  async reject(input: RejectedInput, requestId?: string): Promise<void> {
     const fields = ingestRejectionFields(input);
     await withProducerSpan(INGEST_DEAD_LETTER_STREAM, (traceFields) =>
-      this.client.xadd(
-        INGEST_DEAD_LETTER_STREAM,
-        "MAXLEN",
-        "~",
-        this.options.deadLetterMaxLength ?? 100_000,
-        "*",
-        ...Object.entries({ ...fields, ...traceFields }).flat(),
+      deadLetterOnceScript.run(
+        this.client,
+        [INGEST_DEAD_LETTER_STREAM, ...(requestId === undefined ? [] : [ingestRejectionMarker(requestId)])],
+        [
+          this.options.deadLetterMaxLength ?? 100_000,
+          this.options.retentionMs,
+          ...Object.entries({ ...fields, ...traceFields }).flat(),
+        ],
       ),
     );
   }

@@ -222,4 +222,20 @@ describe("the inbox stream", () => {
     expect(await requestsWithId(`inbox-${entryId}`)).toHaveLength(1);
     expect(restarted.output()).toContain("request seen before; answered as then");
   });
+
+  it("dead-letters a refused entry once when it is delivered again after the dead letter but before the acknowledgement", async () => {
+    const refused = JSON.stringify({ source_repo: "nss-group-projects/cider-falls", note: "refused-twice" });
+    const deadLetters = async () => (await rejections()).filter((rejection) => rejection.payload === refused);
+    const entryId = addToInbox(refused);
+    await until(async () => (await deadLetters()).length === 1);
+    await until(async () => (await pending()) === 0);
+    // As if the instance that wrote the dead letter had died before acknowledging the entry.
+    const instance = "ingest-died-after-its-dead-letter";
+    await valkey.client().xclaim(INGEST_INBOX_STREAM, GROUP, instance, 0, entryId, "FORCE");
+
+    const restarted = await startIngest(valkey.server().url, { INSTANCE_ID: instance });
+    await until(async () => (await pending()) === 0);
+    expect(await outcomes("inbox", restarted)).toEqual({ rejected: 1 });
+    expect(await deadLetters()).toHaveLength(1);
+  });
 });

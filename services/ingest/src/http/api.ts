@@ -290,7 +290,13 @@ export class IngestApi {
     }
     if (error instanceof Refusal) {
       if (error.reason !== undefined) {
-        void this.options.receptionist.refuse("http", error.reason, error.problem.detail, "", new Date());
+        void this.options.receptionist.refuse({
+          via: "http",
+          reason: error.reason,
+          detail: error.problem.detail,
+          raw: "",
+          receivedAt: new Date(),
+        });
       }
       sendProblem(response, error.problem, error.headers);
       return;

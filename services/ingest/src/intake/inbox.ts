@@ -39,18 +39,20 @@ export class InboxIntake {
       handler: async ({ id, message }) => {
         // The entry's id holds the time it was added: the same on every delivery.
         const receivedAt = new Date(Number(id.split("-")[0]));
+        const requestId = `inbox-${id}`;
         const raw = message[DATA_FIELD];
         if (raw === undefined) {
           const fields = Object.keys(message).join(", ") || "none";
-          await receptionist.refuse(
-            "inbox",
-            "no-payload",
-            `the inbox entry has no "${DATA_FIELD}" field (it has: ${fields}); send XADD ${INGEST_INBOX_STREAM} * ${DATA_FIELD} '<payload JSON>'`,
-            JSON.stringify(message),
+          await receptionist.refuse({
+            via: "inbox",
+            reason: "no-payload",
+            detail: `the inbox entry has no "${DATA_FIELD}" field (it has: ${fields}); send XADD ${INGEST_INBOX_STREAM} * ${DATA_FIELD} '<payload JSON>'`,
+            raw: JSON.stringify(message),
             receivedAt,
-          );
+            requestId,
+          });
         } else {
-          await receptionist.receive({ raw, via: "inbox", requestId: `inbox-${id}`, receivedAt });
+          await receptionist.receive({ raw, via: "inbox", requestId, receivedAt });
         }
       },
       hooks: {
