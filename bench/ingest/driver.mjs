@@ -34,10 +34,18 @@ const settings = {
   connections: Number(values.connections),
   warmup: Number(values.warmup),
   duration: Number(values.duration),
+  rounds: Number(values.rounds),
   logLevel: values["log-level"],
   ...(values["ingest-main"] === undefined ? {} : { ingestMain: values["ingest-main"] }),
 };
 const servers = values.servers.split(",");
+if (!Number.isInteger(settings.rounds) || settings.rounds % 2 !== 1) {
+  // With an even count, no round is the median, and either middle one would flatter or wrong the result.
+  console.error(
+    `--rounds must be an odd number (1, 3, 5, …) so that one round is the median; got ${values.rounds}`,
+  );
+  process.exit(2);
+}
 
 /** CPU time the process has used in user space and in the kernel, in ms, from /proc (Linux), or NaN. */
 function userAndSystemMsOf(/** @type {number} */ pid) {
@@ -112,11 +120,12 @@ for (const [signal, number] of /** @type {const} */ ([
  * A server process, ready to take requests.
  * @param {"ceiling" | "ingest"} name
  * @param {string} valkeyUrl
+ * @param {number} round names the profile, when one is taken
  */
-async function startServer(name, valkeyUrl) {
+async function startServer(name, valkeyUrl, round) {
   const port = await findFreePort();
   const profile = values["cpu-prof"]
-    ? ["--cpu-prof", "--cpu-prof-dir", values["cpu-prof"], "--cpu-prof-name", `${name}.cpuprofile`]
+    ? ["--cpu-prof", "--cpu-prof-dir", values["cpu-prof"], "--cpu-prof-name", `${name}-${round}.cpuprofile`]
     : [];
   /** @type {import("node:child_process").ChildProcess} */
   let child;
@@ -237,10 +246,11 @@ async function ingestCounters(port) {
  * @param {"ceiling" | "ingest"} name
  * @param {{ url: string, pid: number, admin: import("@monarch/valkey-client").ValkeyClient }} valkey
  * @param {ReturnType<typeof requestNumbers>} numbers
+ * @param {number} round
  */
-async function measure(name, valkey, numbers) {
+async function measure(name, valkey, numbers, round) {
   await valkey.admin.flushall();
-  const server = await startServer(name, valkey.url);
+  const server = await startServer(name, valkey.url, round);
   try {
     const { connections } = settings;
     const warmup = await load(server.url, { seconds: settings.warmup, connections, numbers });
@@ -342,7 +352,7 @@ const measuredRevision = revision(["../services/ingest/src", "runtime", "valkey-
 const machine = describeMachine();
 const valkeyServer = await startValkey();
 const admin = createClient({ endpoint: { url: valkeyServer.url }, name: "bench-driver" });
-/** @type {Awaited<ReturnType<typeof measure>>[]} */
+/** @type {import("./report.mjs").Run[]} */
 const runs = [];
 let serverInfo = "";
 try {
@@ -350,14 +360,16 @@ try {
   serverInfo = server.name;
   const valkey = { url: valkeyServer.url, pid: server.pid, admin };
   const numbers = requestNumbers();
-  for (const name of /** @type {Array<"ceiling" | "ingest">} */ (servers)) {
-    const begin = performance.now();
-    const run = await measure(name, valkey, numbers);
-    runs.push(run);
-    console.error(
-      `${name}: ${Math.round(run.timed.perSecond)} requests/s, p99 ${run.timed.latency.p99.toFixed(2)} ms, ` +
-        `in ${((performance.now() - begin) / 1000).toFixed(1)} s`,
-    );
+  for (let round = 1; round <= settings.rounds; round++) {
+    for (const name of /** @type {Array<"ceiling" | "ingest">} */ (servers)) {
+      const begin = performance.now();
+      const run = { round, ...(await measure(name, valkey, numbers, round)) };
+      runs.push(run);
+      console.error(
+        `round ${round}, ${name}: ${Math.round(run.timed.perSecond)} requests/s, ` +
+          `p99 ${run.timed.latency.p99.toFixed(2)} ms, in ${((performance.now() - begin) / 1000).toFixed(1)} s`,
+      );
+    }
   }
 } finally {
   await closeClient(admin);
