@@ -1,11 +1,16 @@
 const REDACTED = "[REDACTED]";
 
+/** Field names ending in one of these are secret. */
+const SECRET_NAME = "authorization|cookie|token|password|passwd|secret|api[-_]?key";
+
 /**
  * String values of fields with these names are secret whatever they hold, at any depth. Matched on
  * the finished JSON line, which is much cheaper than walking every logged object for paths.
  */
-const SECRET_FIELD =
-  /"([a-zA-Z0-9_-]*(?:authorization|cookie|token|password|passwd|secret|api[-_]?key))":"(?:[^"\\]|\\.)*"/gi;
+const SECRET_FIELD = new RegExp(`"([a-zA-Z0-9_-]*(?:${SECRET_NAME}))":"(?:[^"\\\\]|\\\\.)*"`, "gi");
+
+/** Part of every match of SECRET_FIELD: most lines have none, and testing for it costs a fifth of the replace. */
+const SECRET_FIELD_HINT = new RegExp(`(?:${SECRET_NAME})":"`, "i");
 
 /**
  * Returns a function that cleans a serialised log line of secrets: the string values of secret-named
@@ -23,7 +28,7 @@ export function secretScrubber(secrets: readonly string[]): (line: string) => st
     ),
   ].sort((a, b) => b.length - a.length);
   return (line) => {
-    let scrubbed = line.replace(SECRET_FIELD, `"$1":"${REDACTED}"`);
+    let scrubbed = SECRET_FIELD_HINT.test(line) ? line.replace(SECRET_FIELD, `"$1":"${REDACTED}"`) : line;
     for (const needle of needles) {
       if (scrubbed.includes(needle)) scrubbed = scrubbed.replaceAll(needle, REDACTED);
     }
