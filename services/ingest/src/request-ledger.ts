@@ -118,7 +118,9 @@ export class RequestLedger {
         input.replayOf === undefined ? this.options.duplicateWindowMs : 0,
         input.idempotency === undefined ? 0 : this.options.idempotencyTtlMs,
         input.idempotency?.bodyDigest ?? "",
-        ...Object.entries({ [DATA_FIELD]: JSON.stringify(message), ...traceFields }).flat(),
+        DATA_FIELD,
+        JSON.stringify(message),
+        ...Object.entries(traceFields).flat(),
       ]),
     );
     return toAdmission(reply, input.idempotency?.bodyDigest);
