@@ -98,10 +98,19 @@ export async function runService<Shape extends z.ZodRawShape>(
     }),
     name: instance,
   };
-  const logStream = new ValkeyLogStream({
+  const logStream: ValkeyLogStream = new ValkeyLogStream({
     connection,
     streamFor: logStreamFor,
     retentionDays: LOG_RETENTION_DAYS,
+    // Said on stdout (the line also waits in the buffer): it is the one copy of the log that works now.
+    hooks: {
+      onFailing: (error) =>
+        logger.warn(
+          { err: error, buffered: logStream.pending },
+          "log lines are not reaching Valkey; the newest wait here (up to the buffer's bound) and are sent when it takes them",
+        ),
+      onRecovered: (dropped) => logger.info({ dropped }, "log lines reach Valkey again"),
+    },
   });
   const logger = createLogger({
     service: definition.name,

@@ -28,7 +28,10 @@ function capture() {
   return { lines, stdout: { write: (line: string) => lines.push(line) } };
 }
 
-function setup(url: string, options: { maxBufferedLines?: number } = {}) {
+function setup(
+  url: string,
+  options: Pick<ConstructorParameters<typeof ValkeyLogStream>[0], "maxBufferedLines" | "hooks"> = {},
+) {
   const streamPrefix = `test:logs:${randomUUID().slice(0, 8)}`;
   const valkey = new ValkeyLogStream({
     connection: { endpoint: { url }, maxReconnectDelayMs: 100 },
@@ -123,5 +126,28 @@ describe("logs", () => {
     const survivors = Array.from({ length: 49 }, (_, offset) => 151 + offset);
     expect(messages).toEqual(["before", ...survivors, "after"]);
     expect(valkey.dropped).toBe(151);
+  });
+
+  it("say once when lines stop reaching Valkey though it answers, and once when they reach it again", async () => {
+    const said: string[] = [];
+    const { logger, valkey, reader, today, stored } = setup(inject("valkeyUrl"), {
+      maxBufferedLines: 5,
+      hooks: {
+        onFailing: (error) => said.push(`failing: ${String(error)}`),
+        onRecovered: (dropped) => said.push(`recovered, ${dropped} dropped`),
+      },
+    });
+    // The day's stream key taken by a string: every XADD to it now fails.
+    await reader.set(today, "not a stream");
+    for (let index = 0; index < 8; index++) {
+      logger.info({ index }, "refused");
+      await valkey.flush(200);
+    }
+    expect(said).toEqual([expect.stringMatching(/^failing: .*WRONGTYPE/)]);
+    await reader.del(today);
+    logger.info("after");
+    await valkey.flush(5_000);
+    expect(said).toEqual([expect.stringMatching(/WRONGTYPE/), "recovered, 4 dropped"]);
+    expect((await stored()).map((entry) => entry.index ?? entry.msg)).toEqual([4, 5, 6, 7, "after"]);
   });
 });

@@ -31,6 +31,15 @@ export interface ValkeyLogStreamOptions {
   readonly batchSize?: number;
   /** How long lines may wait to be batched. Default 20 ms. */
   readonly flushDelayMs?: number;
+  readonly hooks?: ValkeyLogStreamHooks;
+}
+
+/** Changes in whether lines reach Valkey, each said once, so the stdout copy of the log can tell. */
+export interface ValkeyLogStreamHooks {
+  /** A batch failed after the last one was stored (Valkey away, out of memory, a wrong key type…). */
+  readonly onFailing?: (error: unknown) => void;
+  /** A batch was stored after failures; `dropped` lines were lost to the full buffer meanwhile. */
+  readonly onRecovered?: (dropped: number) => void;
 }
 
 interface BufferedLine {
@@ -96,6 +105,9 @@ export class ValkeyLogStream {
   private sending: Promise<void> | undefined;
   private droppedLines = 0;
   private failures = 0;
+  /** `droppedLines` when the current run of failures began. */
+  private droppedBeforeFailing = 0;
+  private readonly hooks: ValkeyLogStreamHooks;
 
   constructor(options: ValkeyLogStreamOptions) {
     this.client = createClient(options.connection, { enableOfflineQueue: false, maxRetriesPerRequest: 1 });
@@ -104,6 +116,7 @@ export class ValkeyLogStream {
     this.maxBufferedLines = options.maxBufferedLines ?? 50_000;
     this.batchSize = options.batchSize ?? 500;
     this.flushDelayMs = options.flushDelayMs ?? 20;
+    this.hooks = options.hooks ?? {};
   }
 
   /** Lines dropped because the buffer was full while Valkey was unreachable. */
@@ -175,16 +188,20 @@ export class ValkeyLogStream {
         await appendLinesScript.run(this.client, [stream], [dayStart + DAY_MS + this.retentionMs, ...lines]);
         stored += lines.length;
       }
-      this.failures = 0;
-    } catch {
+      if (this.failures > 0) {
+        this.failures = 0;
+        this.hooks.onRecovered?.(this.droppedLines - this.droppedBeforeFailing);
+      }
+    } catch (error) {
       // Put back what was not stored, in order, within the bound; the stdout copy of each line is
       // already out, so an operator still sees them.
-      this.failures++;
+      if (this.failures++ === 0) this.droppedBeforeFailing = this.droppedLines;
       const unsent = batch.slice(stored);
       const room = Math.max(0, this.maxBufferedLines - this.buffer.length);
       const kept = unsent.slice(Math.max(0, unsent.length - room));
       this.droppedLines += unsent.length - kept.length;
       this.buffer.putBack(kept);
+      if (this.failures === 1) this.hooks.onFailing?.(error);
     }
   }
 }
