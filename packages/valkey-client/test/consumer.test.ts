@@ -4,6 +4,7 @@ import { describe, expect, it } from "vitest";
 import { z } from "zod";
 import {
   type ConsumerHooks,
+  DATA_FIELD,
   StreamConsumer,
   type StreamConsumerOptions,
   type StreamEntry,
@@ -53,7 +54,7 @@ describe.each(deployments)("consumer group on a $name", ({ endpoint }) => {
     expect(handled.every((entry) => entry.deliveries === 1)).toBe(true);
     await until(async () => (await consumer.backlog()).pending === 0);
     expect(await consumer.backlog()).toEqual({ pending: 0, lag: 0 });
-    expect(consumer.stats()).toEqual({ handled: 50, failed: 0, deadLettered: 0, inFlight: 0 });
+    expect(consumer.stats()).toEqual({ handled: 50, failed: 0, deadLettered: 0, inFlight: 0, waiting: 0 });
     await stopAll();
   });
 
@@ -91,6 +92,55 @@ describe.each(deployments)("consumer group on a $name", ({ endpoint }) => {
     }
     await until(() => running === 0);
     expect(peak).toBe(3);
+    await stopAll();
+  });
+
+  it("stays within its concurrency when entries it claims and entries its waiting read gets arrive together", async () => {
+    let running = 0;
+    let peak = 0;
+    const release: Array<() => void> = [];
+    const { client, stream, producer, handled, consume, stopAll } = setup({
+      concurrency: 2,
+      blockMs: 10_000,
+      handler: async (entry) => {
+        peak = Math.max(peak, ++running);
+        await new Promise<void>((resolve) => release.push(resolve));
+        running--;
+        handled.push(entry);
+      },
+    });
+    // Two entries a vanished consumer read: claimed once their lease (1 s) has run out.
+    await client.xgroup("CREATE", stream, "workers", "0", "MKSTREAM");
+    for (const n of [1, 2]) await producer.append({ n });
+    await client.xreadgroup("GROUP", "workers", "vanished", "COUNT", 2, "STREAMS", stream, ">");
+    const consumer = consume();
+    await consumer.start();
+    // Its read, sent with both slots free, waits for new entries while the claim fills both slots.
+    await until(() => release.length === 2, 15_000);
+    // Both at once, so that the waiting read (COUNT 2) gets both.
+    await client
+      .multi()
+      .xadd(stream, "*", DATA_FIELD, JSON.stringify({ n: 3 }))
+      .xadd(stream, "*", DATA_FIELD, JSON.stringify({ n: 4 }))
+      .exec();
+    const pendingTo = async (name: string) => {
+      const [, , , owners] = (await client.xpending(stream, "workers")) as [
+        number,
+        unknown,
+        unknown,
+        [string, string][] | null,
+      ];
+      return Number(owners?.find(([owner]) => owner === name)?.[1] ?? 0);
+    };
+    await until(async () => (await pendingTo(consumer.consumer)) === 4);
+    expect(consumer.stats()).toMatchObject({ inFlight: 2, waiting: 2 });
+    for (let released = 0; released < 4; released++) {
+      await until(() => release.length > 0);
+      release.shift()?.();
+    }
+    await until(() => handled.length === 4);
+    expect(peak).toBe(2);
+    expect(handled.map((entry) => entry.message.n).sort()).toEqual([1, 2, 3, 4]);
     await stopAll();
   });
 

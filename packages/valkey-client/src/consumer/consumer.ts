@@ -49,7 +49,10 @@ export interface StreamConsumerOptions<T> {
    */
   readonly decode?: (fields: Readonly<Record<string, string>>) => unknown;
   readonly handler: StreamHandler<T>;
-  /** Entries handled at once; no more are read until one finishes. Default 8. */
+  /**
+   * Entries handled at once, never more; no more are read until one finishes (an entry claimed while a
+   * read was waiting waits its turn). Default 8.
+   */
   readonly concurrency?: number;
   /** How long one blocking read waits for new entries. Default 5 000 ms. */
   readonly blockMs?: number;
@@ -74,6 +77,8 @@ export interface ConsumerStats {
   readonly failed: number;
   readonly deadLettered: number;
   readonly inFlight: number;
+  /** Entries this consumer holds but has not started: read or claimed while every slot was busy. */
+  readonly waiting: number;
 }
 
 export interface ConsumerBacklog {
@@ -120,6 +125,11 @@ export class StreamConsumer<T> {
   private readonly hooks: ConsumerHooks;
 
   private readonly inFlight = new Map<string, { cancellation: Cancellation; done: Promise<void> }>();
+  /**
+   * Entries taken (pending to this consumer) while every slot was busy, started in order as slots
+   * free: a claim and a blocking read can each take the slots that were free when they began.
+   */
+  private waiting: Delivery[] = [];
   private readonly acks: AckBatcher;
   private readonly retryTimers = new Map<string, NodeJS.Timeout>();
   /** Waiters for a free handler slot: the read loop, claims and retries. */
@@ -185,7 +195,7 @@ export class StreamConsumer<T> {
   }
 
   stats(): ConsumerStats {
-    return { ...this.counts, inFlight: this.inFlight.size };
+    return { ...this.counts, inFlight: this.inFlight.size, waiting: this.waiting.length };
   }
 
   /** The group's pending count and lag, from the server. */
@@ -222,7 +232,7 @@ export class StreamConsumer<T> {
           this.group,
           this.consumer,
           "COUNT",
-          this.concurrency - this.inFlight.size,
+          this.freeSlots,
           "BLOCK",
           this.blockMs,
           "STREAMS",
@@ -278,9 +288,14 @@ export class StreamConsumer<T> {
       : { id, fields: fieldsToRecord(reply[0]), deliveries: reply[1] };
   }
 
-  /** Resolves when fewer than `concurrency` entries are being handled (or the consumer stops). */
+  /** Slots for entries not taken yet: neither running nor waiting for a slot. */
+  private get freeSlots(): number {
+    return this.concurrency - this.inFlight.size - this.waiting.length;
+  }
+
+  /** Resolves when a slot is free for a new entry (or the consumer stops). */
   private async freeSlot(): Promise<void> {
-    while (this.inFlight.size >= this.concurrency && !this.stopping) {
+    while (this.freeSlots <= 0 && !this.stopping) {
       await new Promise<void>((resolve) => this.slotWaiters.push(resolve));
     }
   }
@@ -306,10 +321,18 @@ export class StreamConsumer<T> {
     void this.deadLetter(delivery.id, delivery.fields, attempts, "max-deliveries", reason);
   }
 
+  /** Starts the entry, or queues it when every slot is running one. */
   private dispatch(delivery: Delivery): void {
+    if (this.inFlight.size >= this.concurrency) this.waiting.push(delivery);
+    else this.startHandling(delivery);
+  }
+
+  private startHandling(delivery: Delivery): void {
     const cancellation = new Cancellation();
     const done = this.handle(delivery, cancellation).finally(() => {
       if (this.inFlight.get(delivery.id)?.cancellation === cancellation) this.inFlight.delete(delivery.id);
+      const next = this.stopping ? undefined : this.waiting.shift();
+      if (next) this.startHandling(next);
       this.wakeSlotWaiters();
     });
     this.inFlight.set(delivery.id, { cancellation, done });
@@ -405,13 +428,20 @@ export class StreamConsumer<T> {
     if (this.stopping || this.maintaining) return;
     this.maintaining = true;
     try {
-      // Entries waiting out a retry backoff are still this consumer's: their leases are kept too.
-      const handling = [...this.inFlight.keys(), ...this.retryTimers.keys()];
+      // Entries waiting for a slot or out a retry backoff are still this consumer's: their leases are kept too.
+      const handling = [
+        ...this.inFlight.keys(),
+        ...this.waiting.map(({ id }) => id),
+        ...this.retryTimers.keys(),
+      ];
       if (handling.length > 0) {
-        const lost = (await this.settle(() =>
-          renewLeaseScript.run(this.client, [this.stream], [this.group, this.consumer, ...handling]),
-        )) as string[] | undefined;
-        for (const id of lost ?? []) this.inFlight.get(id)?.cancellation.abort(new Error("lease lost"));
+        const lost = new Set(
+          ((await this.settle(() =>
+            renewLeaseScript.run(this.client, [this.stream], [this.group, this.consumer, ...handling]),
+          )) as string[] | undefined) ?? [],
+        );
+        for (const id of lost) this.inFlight.get(id)?.cancellation.abort(new Error("lease lost"));
+        this.waiting = this.waiting.filter(({ id }) => !lost.has(id));
       }
       await this.claimIdle();
     } finally {
@@ -422,7 +452,7 @@ export class StreamConsumer<T> {
   private async claimIdle(): Promise<void> {
     let start = "0-0";
     while (!this.stopping) {
-      const room = this.concurrency - this.inFlight.size;
+      const room = this.freeSlots;
       if (room <= 0) return;
       const reply = (await this.settle(() =>
         claimIdleScript.run(
@@ -434,8 +464,13 @@ export class StreamConsumer<T> {
       if (!reply) return;
       const [next, entries] = reply;
       for (const [id, fields, deliveries] of entries) {
-        // Its own entries being handled or waiting out a backoff are not started a second time.
-        if (this.inFlight.has(id) || this.retryTimers.has(id)) continue;
+        // Its own entries being handled or waiting (for a slot or out a backoff) are not started twice.
+        if (
+          this.inFlight.has(id) ||
+          this.retryTimers.has(id) ||
+          this.waiting.some((entry) => entry.id === id)
+        )
+          continue;
         this.dispatchOrBury({ id, fields: fieldsToRecord(fields), deliveries });
       }
       if (next === "0-0") return;
