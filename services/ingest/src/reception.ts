@@ -27,10 +27,7 @@ export interface Refused {
   /** The payload as it came. */
   readonly raw: string | Buffer;
   readonly receivedAt: Date;
-  /**
-   * The id it would have had, when one was given (HTTP refuses some requests before): the same on
-   * every delivery of one inbox entry, which is therefore dead-lettered once.
-   */
+  /** The id it would have had, when it got one (HTTP refuses some requests before that). */
   readonly requestId?: string;
 }
 
@@ -102,9 +99,21 @@ export class Receptionist {
 
   /**
    * Counts and logs a refusal. Pub/sub and inbox input also goes to the dead-letter stream, since
-   * nobody hears their answer; an HTTP caller gets the reasons in the response instead.
+   * nobody hears their answer (an HTTP caller gets the reasons in the response instead); an inbox
+   * entry, the one input delivered again after a crash, only once, and a redelivery counts as known.
    */
   async refuse({ via, reason, detail, raw, receivedAt, requestId }: Refused): Promise<void> {
+    if (via !== "http") {
+      const onceAs = via === "inbox" ? requestId : undefined;
+      if (!(await this.ledger.reject({ reason: detail, via, receivedAt, raw }, onceAs))) {
+        this.outcomes.inc({ via, outcome: "known" });
+        this.logger.info(
+          { via, reason, requestId },
+          "input refused before; its dead letter was written then",
+        );
+        return;
+      }
+    }
     this.outcomes.inc({ via, outcome: "rejected" });
     this.rejections.inc({ via, reason });
     this.logger.warn(
@@ -117,6 +126,5 @@ export class Receptionist {
       },
       "request refused",
     );
-    if (via !== "http") await this.ledger.reject({ reason: detail, via, receivedAt, raw }, requestId);
   }
 }

@@ -16,13 +16,15 @@ import { DATA_FIELD, LuaScript, type ValkeyClient, withProducerSpan } from "@mon
 import { AdmissionBatcher } from "./admission-batch.js";
 
 /**
- * Appends a dead letter, unless the marker key (when given) says it was written before.
+ * Appends a dead letter, unless the marker key (when given) says it was written before; the marker is
+ * set only after the append, so an append that fails leaves no marker to hide the next attempt.
  * KEYS: the dead-letter stream, then the marker. ARGV: the stream's approximate length cap, the
- * marker's lifetime in ms, then the entry's fields.
+ * marker's lifetime in ms, then the entry's fields. Returns 1 when written, 0 when written before.
  */
 const deadLetterOnceScript = new LuaScript(`
-if #KEYS == 2 and not redis.call("SET", KEYS[2], "1", "NX", "PX", ARGV[2]) then return 0 end
+if #KEYS == 2 and redis.call("EXISTS", KEYS[2]) == 1 then return 0 end
 redis.call("XADD", KEYS[1], "MAXLEN", "~", ARGV[1], "*", unpack(ARGV, 3))
+if #KEYS == 2 then redis.call("SET", KEYS[2], "1", "PX", ARGV[2]) end
 return 1
 `);
 
@@ -127,22 +129,25 @@ export class RequestLedger {
   }
 
   /**
-   * Writes a rejected input to the dead-letter stream with its reason and size-capped payload; given
-   * the request id it would have had, only once for that id (within the retention).
+   * Writes a rejected input to the dead-letter stream with its reason and size-capped payload. Given
+   * `onceAs` (the request id of input that can come again), only once for that id while its marker
+   * lives, as long as an idempotency key: long enough for any redelivery but one after a day-long
+   * outage. Resolves with false when the dead letter was written before.
    */
-  async reject(input: RejectedInput, requestId?: string): Promise<void> {
+  async reject(input: RejectedInput, onceAs?: string): Promise<boolean> {
     const fields = ingestRejectionFields(input);
-    await withProducerSpan(INGEST_DEAD_LETTER_STREAM, (traceFields) =>
+    const written = await withProducerSpan(INGEST_DEAD_LETTER_STREAM, (traceFields) =>
       deadLetterOnceScript.run(
         this.client,
-        [INGEST_DEAD_LETTER_STREAM, ...(requestId === undefined ? [] : [ingestRejectionMarker(requestId)])],
+        [INGEST_DEAD_LETTER_STREAM, ...(onceAs === undefined ? [] : [ingestRejectionMarker(onceAs)])],
         [
           this.options.deadLetterMaxLength ?? 100_000,
-          this.options.retentionMs,
+          this.options.idempotencyTtlMs,
           ...Object.entries({ ...fields, ...traceFields }).flat(),
         ],
       ),
     );
+    return written === 1;
   }
 
   /** The request's status, or null when it is unknown or past retention. */

@@ -1,6 +1,7 @@
 import { execFileSync } from "node:child_process";
 import {
   CONSUMER_GROUPS,
+  INGEST_DEAD_LETTER_STREAM,
   INGEST_INBOX_STREAM,
   LEGACY_REQUEST_CHANNEL,
   MAX_DEAD_LETTER_PAYLOAD_BYTES,
@@ -235,7 +236,28 @@ describe("the inbox stream", () => {
 
     const restarted = await startIngest(valkey.server().url, { INSTANCE_ID: instance });
     await until(async () => (await pending()) === 0);
-    expect(await outcomes("inbox", restarted)).toEqual({ rejected: 1 });
+    expect(await outcomes("inbox", restarted)).toEqual({ known: 1 });
+    expect(await deadLetters()).toHaveLength(1);
+    expect(restarted.output()).toContain("input refused before; its dead letter was written then");
+  });
+
+  it("retries a refused entry whose dead letter could not be written, and writes it once it can", async () => {
+    const refused = JSON.stringify({
+      source_repo: "nss-group-projects/cider-falls",
+      note: "dead-letter-later",
+    });
+    const deadLetters = async () => (await rejections()).filter((rejection) => rejection.payload === refused);
+    const existing = await valkey.client().dumpBuffer(INGEST_DEAD_LETTER_STREAM);
+    // The dead-letter stream's key taken by a string: every append to it fails.
+    await valkey.client().set(INGEST_DEAD_LETTER_STREAM, "not a stream");
+    const entryId = addToInbox(refused);
+    await until(() => ingest().output().includes(`"entryId":"${entryId}"`));
+    expect(await pending()).toBe(1);
+    await valkey.client().del(INGEST_DEAD_LETTER_STREAM);
+    if (existing) await valkey.client().restore(INGEST_DEAD_LETTER_STREAM, 0, existing);
+
+    await until(async () => (await deadLetters()).length === 1);
+    await until(async () => (await pending()) === 0);
     expect(await deadLetters()).toHaveLength(1);
   });
 });
