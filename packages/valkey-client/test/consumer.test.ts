@@ -144,6 +144,71 @@ describe.each(deployments)("consumer group on a $name", ({ endpoint }) => {
     await stopAll();
   });
 
+  it("leaves the entries waiting for a slot pending for another consumer when it stops", async () => {
+    const release: Array<() => void> = [];
+    const { client, stream, producer, handled, consume, stopAll } = setup({
+      concurrency: 1,
+      blockMs: 10_000,
+    });
+    const first = consume({
+      handler: async (entry) => {
+        await new Promise<void>((resolve) => release.push(resolve));
+        handled.push(entry);
+      },
+    });
+    // A vanished consumer's entry, claimed while the read waits; then the read brings one more.
+    await client.xgroup("CREATE", stream, "workers", "0", "MKSTREAM");
+    await producer.append({ n: 1 });
+    await client.xreadgroup("GROUP", "workers", "vanished", "COUNT", 1, "STREAMS", stream, ">");
+    await first.start();
+    await until(() => release.length === 1, 15_000);
+    await producer.append({ n: 2 });
+    await until(() => first.stats().waiting === 1);
+
+    const stopped = first.stop(5_000);
+    release.shift()?.();
+    await stopped;
+    expect(first.stats()).toMatchObject({ handled: 1, inFlight: 0, waiting: 0 });
+    expect(handled.map((entry) => entry.message.n)).toEqual([1]);
+    await consume().start();
+    await until(() => handled.length === 2, 15_000);
+    expect(handled[1]).toMatchObject({ message: { n: 2 }, deliveries: 2 });
+    await stopAll();
+  });
+
+  it("keeps the lease of a failed entry that waits for a slot to be retried", async () => {
+    const release: Array<() => void> = [];
+    const seenBy: Array<[string, number, number]> = [];
+    const { producer, consume, stopAll } = setup({ concurrency: 1 });
+    const first = consume({
+      handler: async ({ message, deliveries }) => {
+        seenBy.push(["first", message.n, deliveries]);
+        if (message.n === 1 && deliveries === 1) throw new Error("fails once");
+        if (message.n === 2) await new Promise<void>((resolve) => release.push(resolve));
+      },
+    });
+    await first.start();
+    await producer.append({ n: 1 });
+    await producer.append({ n: 2 });
+    // Entry 1 failed; entry 2 holds the one slot, so entry 1's retry waits for it.
+    await until(() => release.length === 1);
+    const second = consume({
+      handler: async ({ message, deliveries }) => {
+        seenBy.push(["second", message.n, deliveries]);
+      },
+    });
+    await second.start();
+    await sleep(2_500); // more than twice the lease: another consumer would take an entry left unrenewed
+    release.shift()?.();
+    await until(() => first.stats().handled === 2);
+    expect(seenBy).toEqual([
+      ["first", 1, 1],
+      ["first", 2, 1],
+      ["first", 1, 2],
+    ]);
+    await stopAll();
+  });
+
   it("retries a failing entry with backoff, counting deliveries, until it succeeds", async () => {
     const attempts: number[] = [];
     const { producer, consume, stopAll } = setup({

@@ -132,6 +132,11 @@ export class StreamConsumer<T> {
   private waiting: Delivery[] = [];
   private readonly acks: AckBatcher;
   private readonly retryTimers = new Map<string, NodeJS.Timeout>();
+  /**
+   * Its own entries being taken back (a retry whose backoff is over, or one left pending by an
+   * earlier run under this name), until they are dispatched or let go.
+   */
+  private readonly reclaiming = new Set<string>();
   /** Waiters for a free handler slot: the read loop, claims and retries. */
   private slotWaiters: Array<() => void> = [];
   private leaseTimer: NodeJS.Timeout | undefined;
@@ -182,6 +187,8 @@ export class StreamConsumer<T> {
     clearInterval(this.leaseTimer);
     for (const timer of this.retryTimers.values()) clearTimeout(timer);
     this.retryTimers.clear();
+    // Never started: they stay pending for another consumer, like the entries nobody read yet.
+    this.waiting = [];
     this.wakeSlotWaiters();
     this.blocking.disconnect();
     await this.readLoop?.catch(() => {});
@@ -271,8 +278,14 @@ export class StreamConsumer<T> {
       for (const [id] of pending) {
         await this.freeSlot();
         if (this.stopping) return;
-        const delivery = await this.reclaimOwn(id);
-        if (delivery) this.dispatchOrBury(delivery);
+        if (this.holds(id)) continue;
+        this.reclaiming.add(id);
+        try {
+          const delivery = await this.reclaimOwn(id);
+          if (delivery) this.dispatchOrBury(delivery);
+        } finally {
+          this.reclaiming.delete(id);
+        }
       }
       if (pending.length < CLAIM_BATCH) return;
     }
@@ -321,9 +334,33 @@ export class StreamConsumer<T> {
     void this.deadLetter(delivery.id, delivery.fields, attempts, "max-deliveries", reason);
   }
 
-  /** Starts the entry, or queues it when every slot is running one. */
+  /**
+   * Entries this consumer holds: running, waiting for a slot, or failed and due for a retry. Their
+   * leases are renewed, and a claim of its own never starts them a second time.
+   */
+  private heldIds(): string[] {
+    return [
+      ...this.inFlight.keys(),
+      ...this.waiting.map(({ id }) => id),
+      ...this.retryTimers.keys(),
+      ...this.reclaiming,
+    ];
+  }
+
+  private holds(id: string): boolean {
+    return (
+      this.inFlight.has(id) ||
+      this.retryTimers.has(id) ||
+      this.reclaiming.has(id) ||
+      this.waiting.some((entry) => entry.id === id)
+    );
+  }
+
+  /** Starts the entry, or queues it behind the others waiting when every slot is running one. */
   private dispatch(delivery: Delivery): void {
-    if (this.inFlight.size >= this.concurrency) this.waiting.push(delivery);
+    // Never twice at once, whichever way it came back.
+    if (this.inFlight.has(delivery.id) || this.waiting.some(({ id }) => id === delivery.id)) return;
+    if (this.waiting.length > 0 || this.inFlight.size >= this.concurrency) this.waiting.push(delivery);
     else this.startHandling(delivery);
   }
 
@@ -382,9 +419,16 @@ export class StreamConsumer<T> {
     const timer = setTimeout(async () => {
       this.retryTimers.delete(id);
       if (this.stopping || this.inFlight.has(id)) return;
-      await this.freeSlot();
-      const delivery = await this.settle(() => this.reclaimOwn(id));
-      if (delivery && !this.stopping) this.dispatch(delivery);
+      // Still held while it waits for a slot: its lease is renewed and no claim of ours starts it.
+      this.reclaiming.add(id);
+      try {
+        await this.freeSlot();
+        if (this.stopping) return;
+        const delivery = await this.settle(() => this.reclaimOwn(id));
+        if (delivery && !this.stopping) this.dispatch(delivery);
+      } finally {
+        this.reclaiming.delete(id);
+      }
     }, delayMs);
     this.retryTimers.set(id, timer);
   }
@@ -428,12 +472,7 @@ export class StreamConsumer<T> {
     if (this.stopping || this.maintaining) return;
     this.maintaining = true;
     try {
-      // Entries waiting for a slot or out a retry backoff are still this consumer's: their leases are kept too.
-      const handling = [
-        ...this.inFlight.keys(),
-        ...this.waiting.map(({ id }) => id),
-        ...this.retryTimers.keys(),
-      ];
+      const handling = this.heldIds();
       if (handling.length > 0) {
         const lost = new Set(
           ((await this.settle(() =>
@@ -441,7 +480,9 @@ export class StreamConsumer<T> {
           )) as string[] | undefined) ?? [],
         );
         for (const id of lost) this.inFlight.get(id)?.cancellation.abort(new Error("lease lost"));
+        const waited = this.waiting.length;
         this.waiting = this.waiting.filter(({ id }) => !lost.has(id));
+        if (this.waiting.length < waited) this.wakeSlotWaiters();
       }
       await this.claimIdle();
     } finally {
@@ -464,13 +505,7 @@ export class StreamConsumer<T> {
       if (!reply) return;
       const [next, entries] = reply;
       for (const [id, fields, deliveries] of entries) {
-        // Its own entries being handled or waiting (for a slot or out a backoff) are not started twice.
-        if (
-          this.inFlight.has(id) ||
-          this.retryTimers.has(id) ||
-          this.waiting.some((entry) => entry.id === id)
-        )
-          continue;
+        if (this.holds(id)) continue;
         this.dispatchOrBury({ id, fields: fieldsToRecord(fields), deliveries });
       }
       if (next === "0-0") return;
