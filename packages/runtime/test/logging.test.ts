@@ -132,9 +132,16 @@ describe("logs", () => {
     const said: string[] = [];
     const { logger, valkey, reader, today, stored } = setup(inject("valkeyUrl"), {
       maxBufferedLines: 5,
+      // Hooks that throw, too: the lines flow on regardless.
       hooks: {
-        onFailing: (error) => said.push(`failing: ${String(error)}`),
-        onRecovered: (dropped) => said.push(`recovered, ${dropped} dropped`),
+        onFailing: (error) => {
+          said.push(`failing: ${String(error)}`);
+          throw new Error("a broken hook");
+        },
+        onRecovered: (dropped) => {
+          said.push(`recovered, ${dropped} dropped`);
+          throw new Error("a broken hook");
+        },
       },
     });
     // The day's stream key taken by a string: every XADD to it now fails.

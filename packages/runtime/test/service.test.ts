@@ -148,6 +148,29 @@ describe("a service on the runtime", () => {
     expect(pending[0]).toBe(1);
   });
 
+  it("says on stdout when its log lines stop reaching Valkey, and when they reach it again", async () => {
+    const service = await startFixture({});
+    await until(() => service.stdout.includes("service started"));
+    const client = valkey();
+    const stream = `monarch:logs:${new Date().toISOString().slice(0, 10)}`;
+    // The day's log stream taken by a string: Valkey answers, but refuses every line. (Earlier tests'
+    // lines go with the stream; each test reads only its own instance's.)
+    await client.set(stream, "not a stream");
+    try {
+      await client.xadd(service.stream, "*", "data", JSON.stringify({ n: 1 }));
+      await until(() => service.stdout.includes("log lines are not reaching Valkey"));
+      expect(service.stdout).toContain("WRONGTYPE");
+    } finally {
+      await client.del(stream);
+    }
+    await until(() => service.stdout.includes("log lines reach Valkey again"));
+    service.child.kill("SIGTERM");
+    expect((await service.exited).code).toBe(0);
+    expect((await storedLines(service.instance)).map((line) => line.msg)).toContain(
+      "log lines are not reaching Valkey; the newest wait here (up to the buffer's bound) and are sent when it takes them",
+    );
+  });
+
   it("logs an uncaught error as fatal, stops, and exits 1", async () => {
     const service = await startFixture({ CRASH_AFTER_MS: "300" });
     const { code } = await service.exited;

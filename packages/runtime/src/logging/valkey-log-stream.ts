@@ -105,8 +105,8 @@ export class ValkeyLogStream {
   private sending: Promise<void> | undefined;
   private droppedLines = 0;
   private failures = 0;
-  /** `droppedLines` when the current run of failures began. */
-  private droppedBeforeFailing = 0;
+  /** `droppedLines` when a batch was last stored: what the buffer dropped since is the outage's loss. */
+  private droppedWhenLastStored = 0;
   private readonly hooks: ValkeyLogStreamHooks;
 
   constructor(options: ValkeyLogStreamOptions) {
@@ -188,20 +188,31 @@ export class ValkeyLogStream {
         await appendLinesScript.run(this.client, [stream], [dayStart + DAY_MS + this.retentionMs, ...lines]);
         stored += lines.length;
       }
-      if (this.failures > 0) {
-        this.failures = 0;
-        this.hooks.onRecovered?.(this.droppedLines - this.droppedBeforeFailing);
-      }
     } catch (error) {
       // Put back what was not stored, in order, within the bound; the stdout copy of each line is
       // already out, so an operator still sees them.
-      if (this.failures++ === 0) this.droppedBeforeFailing = this.droppedLines;
       const unsent = batch.slice(stored);
       const room = Math.max(0, this.maxBufferedLines - this.buffer.length);
       const kept = unsent.slice(Math.max(0, unsent.length - room));
       this.droppedLines += unsent.length - kept.length;
       this.buffer.putBack(kept);
-      if (this.failures === 1) this.hooks.onFailing?.(error);
+      if (this.failures++ === 0) this.tell(() => this.hooks.onFailing?.(error));
+      return;
+    }
+    if (this.failures > 0) {
+      this.failures = 0;
+      const dropped = this.droppedLines - this.droppedWhenLastStored;
+      this.tell(() => this.hooks.onRecovered?.(dropped));
+    }
+    this.droppedWhenLastStored = this.droppedLines;
+  }
+
+  /** Runs a hook; one that throws must not stop the lines from flowing, nor pass for a failed send. */
+  private tell(hook: () => void): void {
+    try {
+      hook();
+    } catch {
+      // The hook's own problem: the stream carries on regardless.
     }
   }
 }
