@@ -42,7 +42,7 @@ const servers = values.servers.split(",");
 if (!Number.isInteger(settings.rounds) || settings.rounds % 2 !== 1) {
   // With an even count, no round is the median, and either middle one would flatter or wrong the result.
   console.error(
-    `--rounds must be an odd number (1, 3, 5, …) so that one round is the median; got ${values.rounds}`,
+    `--rounds must be an odd number (1, 3, 5, …) so that every median is one round's value; got ${values.rounds}`,
   );
   process.exit(2);
 }

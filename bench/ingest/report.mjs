@@ -40,7 +40,7 @@ export function formatReport({ date, revision, machine, server, versions, settin
   lines.push(
     `${versions.autocannon} in the bench process sends to each server, one after the other and each in its ` +
       `own process, in ${settings.rounds} round${settings.rounds === 1 ? "" : "s"} of the ceiling and then ingest ` +
-      `(the goals are judged on the median round): ${settings.connections} connections, one request in flight on each, every request a new ` +
+      `(each goal is judged on its median over the rounds): ${settings.connections} connections, one request in flight on each, every request a new ` +
       "legacy payload (its own target) signed with `signatureHeaders`; " +
       `${settings.warmup} s of warm-up, then ${settings.duration} s timed, ended by letting each connection ` +
       "finish the request it has in flight. Latency: nearest rank over every timed request. " +
@@ -121,8 +121,8 @@ export function formatReport({ date, revision, machine, server, versions, settin
 }
 
 /**
- * The goals, judged on the median round: each round's ingest against the ceiling of the same round, and
- * every round held to the stream's count and to clean answers.
+ * The goals, each judged on its median over the rounds (ingest's share of the ceiling of the same round,
+ * and its p99), and every round held to the stream's count and to clean answers.
  * @param {Run[]} runs
  */
 function goalLines(runs) {

@@ -11,7 +11,7 @@ export const defaults = Object.freeze({
   duration: 10,
   /**
    * Times the ceiling and then ingest are measured, one after the other: on a shared machine one pair
-   * can be 15 % off the next, so the goals are judged on the median round.
+   * can be 15 % off the next, so each goal is judged on its median over the rounds.
    */
   rounds: 3,
 });

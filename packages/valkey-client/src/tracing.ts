@@ -32,7 +32,8 @@ function messagingAttributes(
 
 /**
  * Runs `append` inside a PRODUCER span, handing it the trace fields to store in the entry. A span
- * nobody records (tracing off, or not sampled) still passes its context on, but skips the rest.
+ * nobody records (tracing off, or not sampled) still passes its context on in the fields, but `append`
+ * then runs in the caller's context: a span it starts is the caller's child, not the producer's.
  */
 export async function withProducerSpan<T>(
   stream: string,
