@@ -53,8 +53,8 @@ export const RepositoryName = z
  * refuse still goes through the schema, which says what is wrong with it (tests hold both to the same
  * answers).
  */
-const VALID_OWNER = /^(?=.{1,39}$)[A-Za-z0-9](?:-?[A-Za-z0-9])*$/;
-const VALID_NAME = /^(?!\.{1,2}$)(?!.*\.git$)[A-Za-z0-9._-]{1,100}$/;
+const VALID_OWNER = /^(?!-)(?!.*--)(?!.*-$)[A-Za-z0-9-]{1,39}$/;
+const VALID_NAME = /^(?!\.\.?$)(?!.*\.git$)[A-Za-z0-9._-]{1,100}$/;
 
 /** A GitHub repository in the normalised form every message carries. Case is kept as given. */
 export const Repository = z.object({ owner: RepositoryOwner, name: RepositoryName });
