@@ -30,7 +30,10 @@ function capture() {
 
 function setup(
   url: string,
-  options: Pick<ConstructorParameters<typeof ValkeyLogStream>[0], "maxBufferedLines" | "hooks"> = {},
+  options: Pick<
+    ConstructorParameters<typeof ValkeyLogStream>[0],
+    "maxBufferedLines" | "hooks" | "flushDelayMs"
+  > = {},
 ) {
   const streamPrefix = `test:logs:${randomUUID().slice(0, 8)}`;
   const valkey = new ValkeyLogStream({
@@ -126,6 +129,19 @@ describe("logs", () => {
     const survivors = Array.from({ length: 49 }, (_, offset) => 151 + offset);
     expect(messages).toEqual(["before", ...survivors, "after"]);
     expect(valkey.dropped).toBe(151);
+  });
+
+  it("wait for the first connection without calling it an outage", async () => {
+    const said: string[] = [];
+    // Sent at once: the first batch goes before the connection is made.
+    const { logger, valkey, stored } = setup(inject("valkeyUrl"), {
+      flushDelayMs: 0,
+      hooks: { onFailing: (error) => said.push(String(error)), onRecovered: () => said.push("recovered") },
+    });
+    logger.info("first line");
+    await valkey.flush(5_000);
+    expect((await stored()).map((entry) => entry.msg)).toEqual(["first line"]);
+    expect(said).toEqual([]);
   });
 
   it("say once when lines stop reaching Valkey though it answers, and once when they reach it again", async () => {

@@ -158,8 +158,11 @@ describe("a service on the runtime", () => {
     await client.set(stream, "not a stream");
     try {
       await client.xadd(service.stream, "*", "data", JSON.stringify({ n: 1 }));
-      await until(() => service.stdout.includes("log lines are not reaching Valkey"));
-      expect(service.stdout).toContain("WRONGTYPE");
+      await until(() =>
+        /log lines are not reaching Valkey.*WRONGTYPE|WRONGTYPE.*log lines are not reaching Valkey/.test(
+          service.stdout,
+        ),
+      );
     } finally {
       await client.del(stream);
     }

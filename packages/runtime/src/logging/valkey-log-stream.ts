@@ -8,6 +8,12 @@ import {
 
 const DAY_MS = 86_400_000;
 
+/** The connection's states before it was first ready: lines wait for it then, which is no outage. */
+const FIRST_CONNECTING = new Set(["wait", "connecting", "connect"]);
+
+/** How long the first batch waits for the first connection before it is tried (and may fail). */
+const FIRST_CONNECTION_GRACE_MS = 5_000;
+
 /**
  * Appends each line as its own entry and sets the stream's expiry, in one command per batch: sending
  * hundreds of XADD commands costs the client far more than one script with hundreds of arguments.
@@ -179,6 +185,7 @@ export class ValkeyLogStream {
   }
 
   private async sendBatch(): Promise<void> {
+    if (FIRST_CONNECTING.has(this.client.status)) await this.firstConnection();
     const batch = this.buffer.take(this.batchSize);
     if (batch.length === 0) return;
     let stored = 0;
@@ -205,6 +212,19 @@ export class ValkeyLogStream {
       this.tell(() => this.hooks.onRecovered?.(dropped));
     }
     this.droppedWhenLastStored = this.droppedLines;
+  }
+
+  /** Resolves when the connection is first ready, or after the grace period, whichever comes first. */
+  private firstConnection(): Promise<void> {
+    return new Promise((resolve) => {
+      const done = () => {
+        clearTimeout(timer);
+        this.client.off("ready", done);
+        resolve();
+      };
+      const timer = setTimeout(done, FIRST_CONNECTION_GRACE_MS);
+      this.client.once("ready", done);
+    });
   }
 
   /** Runs a hook; one that throws must not stop the lines from flowing, nor pass for a failed send. */
