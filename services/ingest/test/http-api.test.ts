@@ -361,6 +361,17 @@ describe("Idempotency-Key", () => {
     expect(problem.title).toBe("Idempotency-Key reused");
   });
 
+  it("keeps a signed caller's keys apart from a bearer token's", async () => {
+    const key = randomUUID();
+    const signed = await acceptedAnswer(await postWithKey(key, json(uniquePayload())));
+    const body = json(uniquePayload());
+    const withToken = await acceptedAnswer(
+      await postMigration(url(), body, { ...bearer, "idempotency-key": key }),
+    );
+    expect(withToken.requestId).not.toBe(signed.requestId);
+    expect(await entriesFor(withToken.requestId)).toHaveLength(1);
+  });
+
   it("takes a key of 255 visible ASCII characters", async () => {
     const key = `${randomUUID()}~!#`.padEnd(255, "k");
     await acceptedAnswer(await postWithKey(key, json(uniquePayload())));

@@ -130,7 +130,7 @@ export class IngestApi {
 
   private async submit(request: IncomingMessage, response: ServerResponse): Promise<void> {
     const receivedAt = new Date();
-    const body = await this.authenticatedBody(request, { expectsJson: true });
+    const { body, caller } = await this.authenticatedBody(request, { expectsJson: true });
     const idempotencyKey = request.headers["idempotency-key"];
     if (
       idempotencyKey !== undefined &&
@@ -150,7 +150,13 @@ export class IngestApi {
       receivedAt,
       ...(idempotencyKey === undefined
         ? {}
-        : { idempotency: { keyDigest: hash("sha256", idempotencyKey), bodyDigest: hash("sha256", body) } }),
+        : {
+            idempotency: {
+              // A key is the caller's own: one sent with a token and one signed never meet.
+              keyDigest: hash("sha256", `${caller}\n${idempotencyKey}`),
+              bodyDigest: hash("sha256", body),
+            },
+          }),
     });
     switch (reception.outcome) {
       case "rejected":
@@ -236,7 +242,7 @@ export class IngestApi {
   private async authenticatedBody(
     request: IncomingMessage,
     { expectsJson }: { expectsJson: boolean },
-  ): Promise<Buffer> {
+  ): Promise<{ body: Buffer; caller: "bearer" | "signed" }> {
     const { authenticator } = this.options;
     const screening = authenticator.screen(request.headers);
     if (screening.verdict === "refused") throw unauthorized(screening.problem, authenticator.schemes);
@@ -266,8 +272,9 @@ export class IngestApi {
     if (screening.verdict === "signed") {
       const problem = authenticator.signatureProblem(request.headers, body);
       if (problem !== undefined) throw unauthorized(problem, authenticator.schemes);
+      return { body, caller: "signed" };
     }
-    return body;
+    return { body, caller: screening.scheme };
   }
 
   private requestIdOf(request: IncomingMessage): string {

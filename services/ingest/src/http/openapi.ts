@@ -68,7 +68,8 @@ export function openApiDocument(settings: ApiSettings): Record<string, unknown> 
               required: false,
               description:
                 `Sending the same key again within ${idempotencyTtlHours} hours returns the first answer (with \`Idempotent-Replayed: true\`) ` +
-                "and stores nothing; the same key with a different body is refused with 422.",
+                "and stores nothing; the same key with a different body is refused with 422. " +
+                "Keys are kept apart by how the request is authenticated (bearer token or signature).",
               schema: { type: "string", minLength: 1, maxLength: 255, pattern: "^[\\x21-\\x7e]+$" },
             },
           ],
