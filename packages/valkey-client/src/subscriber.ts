@@ -3,8 +3,12 @@ import { Cluster, Redis } from "iovalkey";
 import { closeClient, reconnectDelay, type ValkeyClient } from "./connection.js";
 
 export interface ChannelSubscriberHooks {
-  /** A message on a subscribed channel. An error it throws goes to `onError`. */
-  readonly onMessage: (channel: string, message: string) => void;
+  /**
+   * A message on a subscribed channel: as text (read as UTF-8, U+FFFD where the bytes are not) and as
+   * the bytes exactly as published, for a receiver that must tell the two apart. An error it throws
+   * goes to `onError`.
+   */
+  readonly onMessage: (channel: string, message: string, bytes: Buffer) => void;
   /**
    * The server confirmed these channels: after {@link ChannelSubscriber.subscribe} and again after
    * every reconnect. Messages published while the connection was down are lost, so this is where to
@@ -154,9 +158,9 @@ export class ChannelSubscriber {
 
   private watch(connection: Redis): void {
     connection.on("error", (error: Error) => this.hooks.onError?.(error));
-    connection.on("message", (channel: string, message: string) => {
+    connection.on("messageBuffer", (channel: Buffer, message: Buffer) => {
       try {
-        this.hooks.onMessage(channel, message);
+        this.hooks.onMessage(channel.toString(), message.toString(), message);
       } catch (error) {
         this.reportError(error);
       }

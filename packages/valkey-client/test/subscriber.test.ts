@@ -83,6 +83,25 @@ describe.each(deployments)("ChannelSubscriber on a $name", ({ endpoint }) => {
     ]);
   });
 
+  it("hands over each message's bytes exactly as published, beside its text", async () => {
+    const client = connect(endpoint());
+    const seen: Array<[string, Buffer]> = [];
+    const subscriber = new ChannelSubscriber({
+      client,
+      hooks: { onMessage: (_channel, text, bytes) => seen.push([text, bytes]) },
+    });
+    subscribers.push(subscriber);
+    const channel = uniqueName("bytes");
+    await subscriber.subscribe(channel);
+    // "é" in UTF-8, then a byte that is not UTF-8 at all.
+    const published = Buffer.from([0x63, 0x61, 0x66, 0xc3, 0xa9, 0x20, 0xff]);
+    await (await publisher(client)).publish(channel, published);
+
+    await vi.waitFor(() => expect(seen).toHaveLength(1));
+    expect(seen[0]?.[1].equals(published)).toBe(true);
+    expect(seen[0]?.[0]).toBe("café \ufffd");
+  });
+
   it("subscribes again after its connection is cut, confirms, and delivers", async () => {
     const client = connect(endpoint());
     const { subscriber, received, confirmations, connectionName } = recordingSubscriber(client);
