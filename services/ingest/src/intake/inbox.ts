@@ -25,8 +25,10 @@ export interface InboxIntakeOptions {
  */
 export class InboxIntake {
   private readonly consumer: StreamConsumer<InboxFields>;
+  private readonly client: ValkeyClient;
 
   constructor(options: InboxIntakeOptions) {
+    this.client = options.client;
     const { receptionist, logger } = options;
     this.consumer = new StreamConsumer<InboxFields>({
       client: options.client,
@@ -40,8 +42,8 @@ export class InboxIntake {
         // The entry's id holds the time it was added: the same on every delivery.
         const receivedAt = new Date(Number(id.split("-")[0]));
         const requestId = `inbox-${id}`;
-        const raw = message[DATA_FIELD];
-        if (raw === undefined) {
+        const text = message[DATA_FIELD];
+        if (text === undefined) {
           const fields = Object.keys(message).join(", ") || "none";
           await receptionist.refuse({
             via: "inbox",
@@ -52,6 +54,9 @@ export class InboxIntake {
             requestId,
           });
         } else {
+          // The client read the entry as UTF-8, writing U+FFFD for bytes that are not: where one shows,
+          // the entry's bytes are what gets judged, so that a payload that is not UTF-8 is refused.
+          const raw = text.includes("\uFFFD") ? ((await this.payloadBytes(id)) ?? text) : text;
           await receptionist.receive({ raw, via: "inbox", requestId, receivedAt });
         }
       },
@@ -70,6 +75,16 @@ export class InboxIntake {
 
   start(): Promise<void> {
     return this.consumer.start();
+  }
+
+  /** The entry's payload exactly as added, or undefined when the entry is gone (trimmed or deleted). */
+  private async payloadBytes(id: string): Promise<Buffer | undefined> {
+    const [entry] = await this.client.xrangeBuffer(INGEST_INBOX_STREAM, id, id);
+    const fields = entry?.[1] ?? [];
+    for (let index = 0; index + 1 < fields.length; index += 2) {
+      if (fields[index]?.toString() === DATA_FIELD) return fields[index + 1];
+    }
+    return undefined;
   }
 
   /** Stops reading; entries being stored get until `deadlineMs`, the rest stay pending for another instance. */

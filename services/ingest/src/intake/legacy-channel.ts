@@ -34,7 +34,8 @@ export class LegacyChannelIntake {
     this.subscriber = new ChannelSubscriber({
       client: options.client,
       hooks: {
-        onMessage: (_channel, message) => this.track(this.handle(message)),
+        // The bytes, not the text: a message that is not UTF-8 is refused as such, not read with U+FFFD.
+        onMessage: (_channel, _text, bytes) => this.track(this.handle(bytes)),
         onSubscribed: () =>
           options.logger.info({ channel: LEGACY_REQUEST_CHANNEL }, "listening on the legacy channel"),
         onError: (error) => options.logger.warn({ err: error }, "legacy channel subscriber error"),
@@ -73,7 +74,7 @@ export class LegacyChannelIntake {
     void work.finally(() => this.inFlight.delete(work));
   }
 
-  private handle(message: string): Promise<void> {
+  private handle(message: Buffer): Promise<void> {
     const receivedAt = new Date();
     // One id for every attempt: an attempt whose reply was lost is found as "known", not stored twice.
     const requestId = randomUUID();
