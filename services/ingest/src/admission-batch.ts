@@ -9,12 +9,16 @@ export const KEYS_PER_ADMISSION = 5;
  * an idempotency key or a fingerprint never points at a request that is not in the stream. Per
  * request: an `Idempotency-Key` seen before answers with what was recorded for it; a request id seen
  * before (a redelivered inbox entry) is `known`; a fingerprint within the window is a `duplicate`.
+ * The stream keeps the entries of the retention (the payload's): older ones go, by whole nodes,
+ * as new ones come, measured by the server's clock as the entry ids are.
  * ARGV holds, per request, its argument count and then: request id, status JSON, raw payload,
  * retention, duplicate window, idempotency TTL (0: no key), body digest, entry fields.
  */
 const admitBatchScript = new LuaScript(`
 local replies = {}
 local at = 1
+local time = redis.call("TIME")
+local nowMs = tonumber(time[1]) * 1000 + math.floor(tonumber(time[2]) / 1000)
 for request = 0, #KEYS / ${KEYS_PER_ADMISSION} - 1 do
   local k = request * ${KEYS_PER_ADMISSION}
   local count = tonumber(ARGV[at])
@@ -33,7 +37,8 @@ for request = 0, #KEYS / ${KEYS_PER_ADMISSION} - 1 do
       if original then
         outcome, id = "duplicate", original
       else
-        redis.call("XADD", KEYS[k + 1], "*", unpack(ARGV, at + 8, at + count))
+        local oldestKept = string.format("%.0f", nowMs - tonumber(ARGV[at + 4]))
+        redis.call("XADD", KEYS[k + 1], "MINID", "~", oldestKept, "*", unpack(ARGV, at + 8, at + count))
         redis.call("SET", KEYS[k + 2], ARGV[at + 2], "PX", ARGV[at + 4])
         redis.call("SET", KEYS[k + 3], ARGV[at + 3], "PX", ARGV[at + 4])
         if windowMs > 0 then redis.call("SET", KEYS[k + 4], requestId, "PX", windowMs) end

@@ -19,7 +19,7 @@ export const ingestEnv = {
   /** The same request within this many seconds is accepted once; 0 turns the check off. */
   DUPLICATE_WINDOW_SECONDS: z.coerce.number().int().min(0).default(600),
   IDEMPOTENCY_TTL_HOURS: z.coerce.number().int().min(1).default(24),
-  /** How long raw payloads (for replay) and statuses are kept. */
+  /** How long raw payloads (for replay), statuses, and migrations stream and inbox entries are kept. */
   REQUEST_RETENTION_DAYS: z.coerce.number().int().min(1).default(30),
   /** `off` stops listening on the platform's pub/sub channel (once it sends to the inbox or HTTP). */
   INGEST_LEGACY_CHANNEL: z.enum(["on", "off"]).default("on"),

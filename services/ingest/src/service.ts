@@ -22,11 +22,12 @@ export const ingestService: ServiceDefinition<typeof ingestEnv> = {
   env: ingestEnv,
   checkConfig: checkIngestConfig,
   parts: ({ config, logger, metrics, valkey, watchdog, readiness, instance }) => {
+    const retentionMs = config.REQUEST_RETENTION_DAYS * 24 * HOUR_MS;
     const ledger = new RequestLedger({
       client: valkey,
       duplicateWindowMs: config.DUPLICATE_WINDOW_SECONDS * 1_000,
       idempotencyTtlMs: config.IDEMPOTENCY_TTL_HOURS * HOUR_MS,
-      retentionMs: config.REQUEST_RETENTION_DAYS * 24 * HOUR_MS,
+      retentionMs,
     });
     const receptionist = new Receptionist(ledger, logger, metrics);
     const api = new IngestApi({
@@ -55,6 +56,7 @@ export const ingestService: ServiceDefinition<typeof ingestEnv> = {
       receptionist,
       logger,
       consumer: instance,
+      retentionMs,
     });
     const channel = new LegacyChannelIntake({ client: valkey, receptionist, logger });
     readiness.push({ name: "http api", check: () => api.listening });

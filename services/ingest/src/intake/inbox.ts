@@ -14,21 +14,32 @@ export interface InboxIntakeOptions {
   readonly logger: Logger;
   /** This instance's consumer name in ingest's group. */
   readonly consumer: string;
+  /** Entries older than this are trimmed from the inbox, handled or not. */
+  readonly retentionMs: number;
 }
+
+/** How often the inbox is trimmed to the retention (and once at start). */
+const TRIM_INTERVAL_MS = 3_600_000;
 
 /**
  * The durable way in: the platform's one-line change from PUBLISH is
  * `XADD {monarch:ingest}:inbox * data '<payload>'`. Ingest's consumer group reads each entry and
  * acknowledges it only once it is accepted or refused, so nothing is lost while ingest is down or
  * crashes. A request takes its id from the entry's id: a redelivered entry is found as already
- * accepted, never appended twice.
+ * accepted, never appended twice. The platform's XADD does not trim, so ingest keeps the inbox to the
+ * requests' retention.
  */
 export class InboxIntake {
   private readonly consumer: StreamConsumer<InboxFields>;
   private readonly client: ValkeyClient;
+  private readonly logger: Logger;
+  private readonly retentionMs: number;
+  private trimTimer: NodeJS.Timeout | undefined;
 
   constructor(options: InboxIntakeOptions) {
     this.client = options.client;
+    this.logger = options.logger;
+    this.retentionMs = options.retentionMs;
     const { receptionist, logger } = options;
     this.consumer = new StreamConsumer<InboxFields>({
       client: options.client,
@@ -73,8 +84,10 @@ export class InboxIntake {
     });
   }
 
-  start(): Promise<void> {
-    return this.consumer.start();
+  async start(): Promise<void> {
+    await this.trim();
+    this.trimTimer = setInterval(() => void this.trim(), TRIM_INTERVAL_MS).unref();
+    await this.consumer.start();
   }
 
   /** The entry's payload exactly as added, or undefined when the entry is gone (trimmed or deleted). */
@@ -89,6 +102,18 @@ export class InboxIntake {
 
   /** Stops reading; entries being stored get until `deadlineMs`, the rest stay pending for another instance. */
   stop(deadlineMs: number): Promise<void> {
+    clearInterval(this.trimTimer);
     return this.consumer.stop(deadlineMs);
+  }
+
+  /** Drops the entries older than the retention (exactly: once an hour, that is a few at a time). */
+  private async trim(): Promise<void> {
+    try {
+      const trimmed = await this.client.xtrim(INGEST_INBOX_STREAM, "MINID", Date.now() - this.retentionMs);
+      if (trimmed > 0)
+        this.logger.info({ trimmed, retentionMs: this.retentionMs }, "inbox trimmed to the retention");
+    } catch (error) {
+      this.logger.warn({ err: error }, "could not trim the inbox; trying again within the hour");
+    }
   }
 }
