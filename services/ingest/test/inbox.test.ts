@@ -1,4 +1,3 @@
-import { execFileSync } from "node:child_process";
 import {
   CONSUMER_GROUPS,
   INGEST_DEAD_LETTER_STREAM,
@@ -7,7 +6,7 @@ import {
   MAX_DEAD_LETTER_PAYLOAD_BYTES,
   MAX_REQUEST_BYTES,
 } from "@monarch/contracts";
-import { findServerBinaries, until } from "@monarch/sandbox";
+import { until } from "@monarch/sandbox";
 import { describe, expect, it } from "vitest";
 import {
   type IngestProcess,
@@ -23,22 +22,11 @@ import {
 const valkey = useValkey();
 const GROUP = CONSUMER_GROUPS.ingest;
 
-/**
- * Runs the real redis-cli against the test server, as the platform would. A value given as `input`
- * is read from stdin as the last argument (`-x`): a 200 KiB payload does not fit in one argument.
- */
-function cli(args: readonly string[], input?: string): string {
-  const flags = ["-p", String(valkey.server().port), ...(input === undefined ? [] : ["-x"])];
-  return execFileSync(findServerBinaries().cli, [...flags, ...args], { input })
-    .toString()
-    .trim();
-}
-
 /** The platform's one-line change from PUBLISH: `XADD {monarch:ingest}:inbox * data '<payload>'`. */
 const addToInbox = (payload: string, field = "data"): string =>
-  cli(["XADD", INGEST_INBOX_STREAM, "*", field], payload);
+  valkey.cli(["XADD", INGEST_INBOX_STREAM, "*", field], payload);
 
-const publish = (payload: string): string => cli(["PUBLISH", LEGACY_REQUEST_CHANNEL, payload]);
+const publish = (payload: string): string => valkey.cli(["PUBLISH", LEGACY_REQUEST_CHANNEL, payload]);
 
 /** When an inbox entry was added, from its id: the same on every delivery. */
 const timeOf = (entryId: string): string => new Date(Number(entryId.split("-")[0])).toISOString();

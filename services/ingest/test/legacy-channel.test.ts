@@ -1,11 +1,10 @@
-import { execFileSync } from "node:child_process";
 import {
   type IngestRejection,
   LEGACY_REQUEST_CHANNEL,
   MIGRATIONS_STREAM,
   type MigrationRequested,
 } from "@monarch/contracts";
-import { findServerBinaries, until } from "@monarch/sandbox";
+import { until } from "@monarch/sandbox";
 import { describe, expect, it, onTestFinished } from "vitest";
 import {
   LEGACY_PAYLOAD,
@@ -21,15 +20,8 @@ const valkey = useValkey();
 describe("the legacy pub/sub channel", () => {
   it("turns the platform's exact PUBLISH command into one request in the migrations stream", async () => {
     await startIngest(valkey.server().url);
-    const { cli } = findServerBinaries();
-    const receivers = execFileSync(cli, [
-      "-p",
-      String(valkey.server().port),
-      "PUBLISH",
-      "channel_migrate_issue_tickets",
-      LEGACY_PAYLOAD,
-    ]);
-    expect(receivers.toString().trim()).toBe("1");
+    const receivers = valkey.cli(["PUBLISH", "channel_migrate_issue_tickets", LEGACY_PAYLOAD]);
+    expect(receivers).toBe("1");
     await until(async () => (await valkey.client().xlen(MIGRATIONS_STREAM)) === 1);
     const [message] = await storedRequests(valkey.client());
     expect(message).toMatchObject({
@@ -119,9 +111,7 @@ describe("the legacy pub/sub channel", () => {
 
 /** PUBLISH on the legacy channel with the real redis-cli; returns how many subscribers received it. */
 function publish(message: string): number {
-  const { cli } = findServerBinaries();
-  const args = ["-p", String(valkey.server().port), "PUBLISH", LEGACY_REQUEST_CHANNEL, message];
-  return Number(execFileSync(cli, args).toString().trim());
+  return Number(valkey.cli(["PUBLISH", LEGACY_REQUEST_CHANNEL, message]));
 }
 
 /** Commands Valkey refused with WRONGTYPE so far (ingest's failed attempts to append, here). */

@@ -1,4 +1,4 @@
-import { type ChildProcess, spawn } from "node:child_process";
+import { type ChildProcess, execFileSync, spawn } from "node:child_process";
 import { dirname, join } from "node:path";
 import {
   INGEST_DEAD_LETTER_STREAM,
@@ -6,7 +6,14 @@ import {
   MIGRATIONS_STREAM,
   MigrationRequested,
 } from "@monarch/contracts";
-import { builtEntry, findFreePort, startValkey, until, type ValkeyServer } from "@monarch/sandbox";
+import {
+  builtEntry,
+  findFreePort,
+  findServerBinaries,
+  startValkey,
+  until,
+  type ValkeyServer,
+} from "@monarch/sandbox";
 import {
   closeClient,
   createClient,
@@ -137,7 +144,16 @@ export function sharedIngest(
 }
 
 /** A private Valkey server for one test file (ingest's stream names are fixed), and a client to it. */
-export function useValkey(): { server: () => ValkeyServer; client: () => ValkeyClient } {
+export function useValkey(): {
+  server: () => ValkeyServer;
+  client: () => ValkeyClient;
+  /**
+   * Runs the real redis-cli against the server, as the platform would, and returns its answer. A
+   * value given as `input` is read from stdin as the last argument (`-x`): a 200 KiB payload does not
+   * fit in one argument.
+   */
+  cli: (args: readonly string[], input?: string) => string;
+} {
   let server: ValkeyServer | undefined;
   let client: ValkeyClient | undefined;
   beforeAll(async () => {
@@ -151,6 +167,12 @@ export function useValkey(): { server: () => ValkeyServer; client: () => ValkeyC
   return {
     server: () => server as ValkeyServer,
     client: () => client as ValkeyClient,
+    cli: (args, input) => {
+      const flags = ["-p", String(server?.port), ...(input === undefined ? [] : ["-x"])];
+      return execFileSync(findServerBinaries().cli, [...flags, ...args], { input })
+        .toString()
+        .trim();
+    },
   };
 }
 
