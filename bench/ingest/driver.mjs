@@ -5,12 +5,13 @@
 import { spawn } from "node:child_process";
 import { readFileSync } from "node:fs";
 import { createRequire } from "node:module";
-import { cpus, loadavg } from "node:os";
+import { cpus } from "node:os";
 import { createInterface } from "node:readline";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
+import { MIGRATIONS_STREAM } from "@monarch/contracts";
 import { findFreePort, startValkey } from "@monarch/sandbox";
-import { closeClient, createClient, DATA_FIELD } from "@monarch/valkey-client";
+import { closeClient, createClient, DATA_FIELD, fieldsToRecord } from "@monarch/valkey-client";
 import {
   machine as describeMachine,
   describeValkeyServer,
@@ -18,12 +19,11 @@ import {
   saveResults,
   scriptArgs,
 } from "../lib/environment.mjs";
+import { cpuMsOf, cpuTimesOf, deadline, machineCpuMs } from "../lib/proc.mjs";
 import { formatReport } from "./report.mjs";
 import { HMAC_SECRET, options } from "./settings.mjs";
 import { load, requestNumbers } from "./workload.mjs";
 
-/** `MIGRATIONS_STREAM` of @monarch/contracts: where ingest appends every accepted request. */
-const MIGRATIONS_STREAM = "{monarch:migrations}";
 /** Longest a server may take to say it is ready. */
 const READY_TIMEOUT_MS = 30_000;
 
@@ -45,52 +45,6 @@ if (!Number.isInteger(settings.rounds) || settings.rounds % 2 !== 1) {
     `--rounds must be an odd number (1, 3, 5, …) so that every median is one round's value; got ${values.rounds}`,
   );
   process.exit(2);
-}
-
-/** CPU time the process has used in user space and in the kernel, in ms, from /proc (Linux), or NaN. */
-function userAndSystemMsOf(/** @type {number} */ pid) {
-  try {
-    const fields = readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1].split(" ");
-    // utime and stime, fields 14 and 15 of stat(5), in clock ticks of 10 ms.
-    return { user: Number(fields[11]) * 10, system: Number(fields[12]) * 10 };
-  } catch {
-    return { user: Number.NaN, system: Number.NaN };
-  }
-}
-
-/**
- * How often the process's main thread (its event loop) gave up the CPU: waiting for work (voluntary),
- * or taken off it for another process (involuntary), from /proc (Linux), or NaN elsewhere.
- */
-function contextSwitchesOf(/** @type {number} */ pid) {
-  try {
-    const status = readFileSync(`/proc/${pid}/status`, "utf8");
-    const count = (/** @type {string} */ name) =>
-      Number(status.match(new RegExp(`^${name}:\\s+(\\d+)`, "m"))?.[1]);
-    return { voluntary: count("voluntary_ctxt_switches"), involuntary: count("nonvoluntary_ctxt_switches") };
-  } catch {
-    return { voluntary: Number.NaN, involuntary: Number.NaN };
-  }
-}
-
-/** CPU time the process has used, in ms, from /proc (Linux), or NaN elsewhere. */
-function cpuMsOf(/** @type {number} */ pid) {
-  const { user, system } = userAndSystemMsOf(pid);
-  return user + system;
-}
-
-/** CPU time all processes of the machine have used, in ms, from /proc/stat (Linux), or NaN elsewhere. */
-function machineCpuMs() {
-  try {
-    const [user, nice, system, , , irq, softirq, steal] = readFileSync("/proc/stat", "utf8")
-      .split("\n")[0]
-      .split(/\s+/)
-      .slice(1)
-      .map(Number);
-    return (user + nice + system + irq + softirq + steal) * 10;
-  } catch {
-    return Number.NaN;
-  }
 }
 
 /** This process's CPU time in ms. */
@@ -175,24 +129,19 @@ async function startServer(name, valkeyUrl, round) {
       resolve({ code, signal });
     }),
   );
-  let timer;
+  const timeout = deadline(READY_TIMEOUT_MS, `${name} getting ready`);
   await Promise.race([
     ready(),
     exited.then(({ code, signal }) => {
       throw new Error(`${name} exited (${code ?? signal}) before it was ready (was \`pnpm build\` run?)`);
     }),
-    new Promise((_, reject) => {
-      timer = setTimeout(
-        () => reject(new Error(`${name} not ready after ${READY_TIMEOUT_MS} ms`)),
-        READY_TIMEOUT_MS,
-      );
-    }),
+    timeout.promise,
   ])
     .catch((error) => {
       child.kill("SIGKILL");
       throw error;
     })
-    .finally(() => clearTimeout(timer));
+    .finally(timeout.cancel);
   return {
     url: `http://127.0.0.1:${port}`,
     pid: /** @type {number} */ (child.pid),
@@ -218,7 +167,7 @@ async function storedRequestIds(admin) {
   for (;;) {
     const entries = await admin.xrange(MIGRATIONS_STREAM, start, "+", "COUNT", 10_000);
     for (const [, fields] of entries) {
-      const data = fields[fields.indexOf(DATA_FIELD) + 1];
+      const data = fieldsToRecord(fields)[DATA_FIELD];
       ids.push(JSON.parse(data).requestId);
     }
     if (entries.length < 10_000) return ids;
@@ -255,17 +204,18 @@ async function measure(name, valkey, numbers, round) {
     const { connections } = settings;
     const warmup = await load(server.url, { seconds: settings.warmup, connections, numbers });
     const storedBefore = await valkey.admin.xlen(MIGRATIONS_STREAM);
-    const load1 = loadavg()[0];
     /** CPU times of everything involved, and when they were read. */
-    const cpuSnapshot = () => ({
-      server: cpuMsOf(server.pid),
-      serverSystem: userAndSystemMsOf(server.pid).system,
-      switches: contextSwitchesOf(server.pid),
-      valkey: cpuMsOf(valkey.pid),
-      bench: ownCpuMs(),
-      all: machineCpuMs(),
-      at: performance.now(),
-    });
+    const cpuSnapshot = () => {
+      const { user, system } = cpuTimesOf(server.pid);
+      return {
+        server: user + system,
+        serverSystem: system,
+        valkey: cpuMsOf(valkey.pid),
+        bench: ownCpuMs(),
+        all: machineCpuMs(),
+        at: performance.now(),
+      };
+    };
     const before = cpuSnapshot();
     /** CPU times as the last connection closes. */
     let after = before;
@@ -285,10 +235,6 @@ async function measure(name, valkey, numbers, round) {
       serverSystem: after.serverSystem - before.serverSystem,
       valkey: after.valkey - before.valkey,
       bench: after.bench - before.bench,
-    };
-    const serverSwitches = {
-      voluntary: after.switches.voluntary - before.switches.voluntary,
-      involuntary: after.switches.involuntary - before.switches.involuntary,
     };
     // The share of the machine's cores that other processes took meanwhile: a run to trust has little.
     const otherShare = Math.max(
@@ -321,11 +267,9 @@ async function measure(name, valkey, numbers, round) {
     const { accepted: timedIds, ...timedSummary } = timed;
     return {
       name,
-      load: load1,
       otherShare,
       wallMs,
       cpuMs,
-      serverSwitches,
       warmup: warmupSummary,
       timed: { ...timedSummary, accepted202: timedIds.length },
       stream,

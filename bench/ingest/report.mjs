@@ -6,9 +6,8 @@ import { goals } from "./settings.mjs";
 
 /**
  * @typedef {import("./workload.mjs").LoadResult} LoadResult
- * @typedef {{ round: number, name: "ceiling" | "ingest", load: number, otherShare: number, wallMs: number,
+ * @typedef {{ round: number, name: "ceiling" | "ingest", otherShare: number, wallMs: number,
  *   cpuMs: { server: number, serverSystem: number, valkey: number, bench: number },
- *   serverSwitches: { voluntary: number, involuntary: number },
  *   warmup: Omit<LoadResult, "accepted">, timed: Omit<LoadResult, "accepted"> & { accepted202: number },
  *   stream?: { storedBefore: number, stored: number, storedDuringTimed: number, idsMatch: boolean,
  *     accepted202: number },

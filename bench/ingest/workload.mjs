@@ -8,9 +8,7 @@ import { HMAC_SECRET, PATH, payload } from "./settings.mjs";
 /**
  * @typedef {{ p50: number, p90: number, p99: number, max: number }} Latency
  * @typedef {{ sent: number, answered: number, elapsedMs: number, perSecond: number, latency: Latency,
- *   statuses: Record<string, number>, errors: number, timeouts: number, accepted: string[],
- *   autocannon: { statusCodeStats: Record<string, { count: number }>, non2xx: number, errors: number,
- *     timeouts: number, requestsAverage: number, latencyP99: number } }} LoadResult
+ *   statuses: Record<string, number>, errors: number, timeouts: number, accepted: string[] }} LoadResult
  */
 
 /** Numbers the requests of one bench run, across servers and warm-ups: no body is ever sent twice. */
@@ -118,13 +116,5 @@ export async function load(url, { seconds, connections, numbers, onDrained }) {
     errors: result.errors,
     timeouts: result.timeouts,
     accepted,
-    autocannon: {
-      statusCodeStats: result.statusCodeStats,
-      non2xx: result.non2xx,
-      errors: result.errors,
-      timeouts: result.timeouts,
-      requestsAverage: result.requests.average,
-      latencyP99: result.latency.p99,
-    },
   };
 }

@@ -18,6 +18,7 @@ import {
   saveResults,
   scriptArgs,
 } from "../lib/environment.mjs";
+import { cpuMsOf, deadline, machineCpuMs } from "../lib/proc.mjs";
 import { formatReport } from "./report.mjs";
 import { options } from "./settings.mjs";
 
@@ -100,31 +101,6 @@ function startChild(library, role, mode, url, label) {
   };
 }
 
-/** CPU time the process has used, in ms, from /proc (Linux), or NaN elsewhere. */
-function cpuMsOf(/** @type {number} */ pid) {
-  try {
-    const fields = readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1].split(" ");
-    // utime and stime, fields 14 and 15 of stat(5), in clock ticks of 10 ms.
-    return (Number(fields[11]) + Number(fields[12])) * 10;
-  } catch {
-    return Number.NaN;
-  }
-}
-
-/** CPU time all processes of the machine have used, in ms, from /proc/stat (Linux), or NaN elsewhere. */
-function machineCpuMs() {
-  try {
-    const [user, nice, system, , , irq, softirq, steal] = readFileSync("/proc/stat", "utf8")
-      .split("\n")[0]
-      .split(/\s+/)
-      .slice(1)
-      .map(Number);
-    return (user + nice + system + irq + softirq + steal) * 10;
-  } catch {
-    return Number.NaN;
-  }
-}
-
 /**
  * The server's command counts so far, from INFO commandstats (commands run by scripts included).
  * @param {import("@monarch/valkey-client").ValkeyClient} admin
@@ -135,15 +111,6 @@ async function commandCalls(admin) {
   return Object.fromEntries(
     [...info.matchAll(/^cmdstat_([^:]+):calls=(\d+)/gm)].map(([, name, calls]) => [name, Number(calls)]),
   );
-}
-
-/** Rejects after `ms`, so that a stuck run fails the benchmark instead of hanging it. */
-function deadline(/** @type {number} */ ms, /** @type {string} */ what) {
-  let timer;
-  const promise = new Promise((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`${what} took over ${ms / 1000} s`)), ms);
-  });
-  return { promise, cancel: () => clearTimeout(timer) };
 }
 
 /**
