@@ -190,3 +190,20 @@ async function withTimeout<T>(promise: Promise<T>, timeoutMs: number, fallback: 
     clearTimeout(timer);
   }
 }
+
+/** Resolves true once `emitter` is ready, false if it ends first. */
+export function becomesReady(emitter: ValkeyClient): Promise<boolean> {
+  if (emitter.status === "end") return Promise.resolve(false);
+  return new Promise((resolve) => {
+    const onReady = () => {
+      emitter.off("end", onEnd);
+      resolve(true);
+    };
+    const onEnd = () => {
+      emitter.off("ready", onReady);
+      resolve(false);
+    };
+    emitter.once("ready", onReady);
+    emitter.once("end", onEnd);
+  });
+}

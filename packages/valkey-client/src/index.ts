@@ -4,6 +4,7 @@ export {
   type ValkeyCircuitStateStoreOptions,
 } from "./breaker-store.js";
 export {
+  becomesReady,
   type ClusterNodeAddress,
   type ConnectionHooks,
   closeClient,

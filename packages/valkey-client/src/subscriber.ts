@@ -1,6 +1,6 @@
 import { setTimeout as sleep } from "node:timers/promises";
 import { Cluster, Redis } from "iovalkey";
-import { closeClient, reconnectDelay, type ValkeyClient } from "./connection.js";
+import { becomesReady, closeClient, reconnectDelay, type ValkeyClient } from "./connection.js";
 
 export interface ChannelSubscriberHooks {
   /**
@@ -198,23 +198,6 @@ export class ChannelSubscriber {
   private reportError(error: unknown): void {
     this.hooks.onError?.(error instanceof Error ? error : new Error(String(error)));
   }
-}
-
-/** Resolves true once `emitter` is ready, false if it ends first. */
-function becomesReady(emitter: Redis | Cluster): Promise<boolean> {
-  if (emitter.status === "end") return Promise.resolve(false);
-  return new Promise((resolve) => {
-    const onReady = () => {
-      emitter.off("end", onEnd);
-      resolve(true);
-    };
-    const onEnd = () => {
-      emitter.off("ready", onReady);
-      resolve(false);
-    };
-    emitter.once("ready", onReady);
-    emitter.once("end", onEnd);
-  });
 }
 
 /** Where a connection goes; iovalkey fills in its defaults, so both are always set. */

@@ -1,4 +1,5 @@
 import {
+  becomesReady,
   closeClient,
   createClient,
   LuaScript,
@@ -8,11 +9,8 @@ import {
 
 const DAY_MS = 86_400_000;
 
-/** The connection's states before it was first ready: lines wait for it then, which is no outage. */
-const FIRST_CONNECTING = new Set(["wait", "connecting", "connect"]);
-
-/** How long the first batch waits for the first connection before it is tried (and may fail). */
-const FIRST_CONNECTION_GRACE_MS = 5_000;
+/** How long the first batch waits for the first connection (no outage yet) before it is tried. */
+const FIRST_CONNECTION_GRACE_MS = 2_000;
 
 /**
  * Appends each line as its own entry and sets the stream's expiry, in one command per batch: sending
@@ -111,6 +109,7 @@ export class ValkeyLogStream {
   private sending: Promise<void> | undefined;
   private droppedLines = 0;
   private failures = 0;
+  private firstConnectionMade: Promise<void> | undefined;
   /** `droppedLines` when a batch was last stored: what the buffer dropped since is the outage's loss. */
   private droppedWhenLastStored = 0;
   private readonly hooks: ValkeyLogStreamHooks;
@@ -185,7 +184,8 @@ export class ValkeyLogStream {
   }
 
   private async sendBatch(): Promise<void> {
-    if (FIRST_CONNECTING.has(this.client.status)) await this.firstConnection();
+    // Once: the first connection may still be on its way, which is no outage. Reconnects wait for nothing.
+    await (this.firstConnectionMade ??= this.firstConnection());
     const batch = this.buffer.take(this.batchSize);
     if (batch.length === 0) return;
     let stored = 0;
@@ -215,16 +215,14 @@ export class ValkeyLogStream {
   }
 
   /** Resolves when the connection is first ready, or after the grace period, whichever comes first. */
-  private firstConnection(): Promise<void> {
-    return new Promise((resolve) => {
-      const done = () => {
-        clearTimeout(timer);
-        this.client.off("ready", done);
-        resolve();
-      };
-      const timer = setTimeout(done, FIRST_CONNECTION_GRACE_MS);
-      this.client.once("ready", done);
+  private async firstConnection(): Promise<void> {
+    if (this.client.status === "ready") return;
+    let timer: NodeJS.Timeout | undefined;
+    const grace = new Promise<void>((resolve) => {
+      timer = setTimeout(resolve, FIRST_CONNECTION_GRACE_MS).unref();
     });
+    await Promise.race([becomesReady(this.client), grace]);
+    clearTimeout(timer);
   }
 
   /** Runs a hook; one that throws must not stop the lines from flowing, nor pass for a failed send. */
