@@ -109,7 +109,7 @@ export class ValkeyLogStream {
   private sending: Promise<void> | undefined;
   private droppedLines = 0;
   private failures = 0;
-  private firstConnectionMade: Promise<void> | undefined;
+  private readonly firstConnectionMade: Promise<void>;
   /** `droppedLines` when a batch was last stored: what the buffer dropped since is the outage's loss. */
   private droppedWhenLastStored = 0;
   private readonly hooks: ValkeyLogStreamHooks;
@@ -122,6 +122,7 @@ export class ValkeyLogStream {
     this.batchSize = options.batchSize ?? 500;
     this.flushDelayMs = options.flushDelayMs ?? 20;
     this.hooks = options.hooks ?? {};
+    this.firstConnectionMade = this.firstConnection();
   }
 
   /** Lines dropped because the buffer was full while Valkey was unreachable. */
@@ -184,8 +185,8 @@ export class ValkeyLogStream {
   }
 
   private async sendBatch(): Promise<void> {
-    // Once: the first connection may still be on its way, which is no outage. Reconnects wait for nothing.
-    await (this.firstConnectionMade ??= this.firstConnection());
+    // The first connection may still be on its way, which is no outage. Reconnects wait for nothing.
+    await this.firstConnectionMade;
     const batch = this.buffer.take(this.batchSize);
     if (batch.length === 0) return;
     let stored = 0;
@@ -216,7 +217,6 @@ export class ValkeyLogStream {
 
   /** Resolves when the connection is first ready, or after the grace period, whichever comes first. */
   private async firstConnection(): Promise<void> {
-    if (this.client.status === "ready") return;
     let timer: NodeJS.Timeout | undefined;
     const grace = new Promise<void>((resolve) => {
       timer = setTimeout(resolve, FIRST_CONNECTION_GRACE_MS).unref();
