@@ -79,6 +79,8 @@ export class Receptionist {
       return { outcome: "rejected", error };
     }
     const admission = await this.ledger.admit({ ...submission, request });
+    // A key reused with another body is no replay: the caller refuses it (422), and counts it then.
+    if (admission.outcome === "replayed" && !admission.sameBody) return admission;
     this.outcomes.inc({ via, outcome: admission.outcome });
     const context = {
       via,

@@ -84,16 +84,26 @@ async function acceptedAnswer(response: Response, status: 200 | 202 = 202): Prom
   return answer;
 }
 
-/** `monarch_ingest_rejections_total{via="http"}` by reason, as `/metrics` serves it. */
-async function httpRejections(ingest: IngestProcess): Promise<Record<string, number>> {
+/** A counter's `via="http"` series by one label's value, as `/metrics` serves them. */
+async function httpCounts(
+  ingest: IngestProcess,
+  metric: string,
+  by: string,
+): Promise<Record<string, number>> {
   const text = await (await fetch(`${ingest.metricsUrl}/metrics`)).text();
   const counts: Record<string, number> = {};
-  for (const [, labels = "", value] of text.matchAll(/^monarch_ingest_rejections_total\{(.*)\} (\S+)$/gm)) {
+  for (const [, name, labels = "", value] of text.matchAll(/^(\w+)\{(.*)\} (\S+)$/gm)) {
+    if (name !== metric) continue;
     const label = Object.fromEntries([...labels.matchAll(/(\w+)="([^"]*)"/g)].map(([, k, v]) => [k, v]));
-    if (label.via === "http" && label.reason !== undefined) counts[label.reason] = Number(value);
+    const key = label[by];
+    if (label.via === "http" && key !== undefined) counts[key] = Number(value);
   }
   return counts;
 }
+
+/** `monarch_ingest_rejections_total{via="http"}` by reason. */
+const httpRejections = (ingest: IngestProcess) =>
+  httpCounts(ingest, "monarch_ingest_rejections_total", "reason");
 
 interface ProblemBody {
   readonly status: number;
@@ -351,14 +361,17 @@ describe("Idempotency-Key", () => {
     expect(await entriesFor([...ids][0] ?? "")).toHaveLength(1);
   });
 
-  it("refuses the same key with a different body with 422", async () => {
+  it("refuses the same key with a different body with 422, counted as refused only", async () => {
     const key = randomUUID();
     await acceptedAnswer(await postWithKey(key, json(uniquePayload())));
+    const outcomes = () => httpCounts(service(), "monarch_ingest_requests_total", "outcome");
+    const before = await outcomes();
     const { problem } = await expectRefused(() => postWithKey(key, json(uniquePayload())), {
       status: 422,
       reason: "idempotency-key-reused",
     });
     expect(problem.title).toBe("Idempotency-Key reused");
+    expect(await outcomes()).toEqual({ ...before, rejected: (before.rejected ?? 0) + 1 });
   });
 
   it("keeps a signed caller's keys apart from a bearer token's", async () => {

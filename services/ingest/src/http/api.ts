@@ -173,7 +173,7 @@ export class IngestApi {
             status: 422,
             title: "Idempotency-Key reused",
             detail:
-              "this Idempotency-Key was used with a different body in the last 24 hours; use a new key for a new request",
+              "this Idempotency-Key was used with a different body, and is still remembered; use a new key for a new request",
           });
         }
         this.sendAccepted(response, reception.requestId, reception.first === "duplicate", {
@@ -318,7 +318,7 @@ export class IngestApi {
         status: 503,
         title: "Not confirmed",
         detail:
-          "the request could not be confirmed as stored; send it again, with the same Idempotency-Key if it had one: it is stored once either way",
+          "the request could not be confirmed as stored; send it again, with the same Idempotency-Key if it had one: with the key, or within the duplicate window, it is stored once either way",
       },
       { "retry-after": "1" },
     );

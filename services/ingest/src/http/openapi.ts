@@ -91,7 +91,7 @@ export function openApiDocument(settings: ApiSettings): Record<string, unknown> 
             "415": problem("The body is not sent as application/json."),
             "422": problem("The Idempotency-Key was used with a different body."),
             "503": problem(
-              "Storing the request was not confirmed (Valkey away or slow). Send it again, with the same Idempotency-Key if it had one: it is stored once either way.",
+              "Storing the request was not confirmed (Valkey away or slow). Send it again, with the same Idempotency-Key if it had one: with the key, or within the duplicate window, it is stored once either way.",
             ),
           },
         },
