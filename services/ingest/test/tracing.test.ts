@@ -1,11 +1,5 @@
-import { execFileSync } from "node:child_process";
 import { INGEST_INBOX_STREAM, LEGACY_REQUEST_CHANNEL, MIGRATIONS_STREAM } from "@monarch/contracts";
-import {
-  type CollectedSpan,
-  findServerBinaries,
-  startTraceCollector,
-  type TraceCollector,
-} from "@monarch/sandbox";
+import { type CollectedSpan, startTraceCollector, type TraceCollector } from "@monarch/sandbox";
 import { DATA_FIELD } from "@monarch/valkey-client";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { postMigration, requestOf, startIngest, streamFields, useValkey } from "./support/ingest.js";
@@ -46,20 +40,14 @@ describe("traces", () => {
     const accepted = await postMigration(ingest.url, payload("team-http/rare-test"));
     expect(accepted.status).toBe(202);
     const { requestId: httpId } = (await accepted.json()) as { requestId: string };
-    const { cli } = findServerBinaries();
-    const port = String(valkey.server().port);
-    execFileSync(cli, ["-p", port, "PUBLISH", LEGACY_REQUEST_CHANNEL, payload("team-pubsub/rare-test")]);
-    const inboxEntry = execFileSync(cli, [
-      "-p",
-      port,
+    valkey.cli(["PUBLISH", LEGACY_REQUEST_CHANNEL, payload("team-pubsub/rare-test")]);
+    const inboxEntry = valkey.cli([
       "XADD",
       INGEST_INBOX_STREAM,
       "*",
       DATA_FIELD,
       payload("team-inbox/rare-test"),
-    ])
-      .toString()
-      .trim();
+    ]);
 
     const sends = (spans: readonly CollectedSpan[]) =>
       spans.filter((span) => span.kind === "PRODUCER" && span.name === `send ${MIGRATIONS_STREAM}`);
