@@ -20,7 +20,7 @@ import {
   scriptArgs,
 } from "../lib/environment.mjs";
 import { cpuMsOf, cpuTimesOf, deadline, machineCpuMs } from "../lib/proc.mjs";
-import { formatReport } from "./report.mjs";
+import { formatReport, names } from "./report.mjs";
 import { HMAC_SECRET, options } from "./settings.mjs";
 import { load, requestNumbers } from "./workload.mjs";
 
@@ -35,10 +35,19 @@ const settings = {
   warmup: Number(values.warmup),
   duration: Number(values.duration),
   rounds: Number(values.rounds),
+  servers: /** @type {Array<"ceiling" | "ingest">} */ (values.servers.split(",")),
   logLevel: values["log-level"],
   ...(values["ingest-main"] === undefined ? {} : { ingestMain: values["ingest-main"] }),
 };
-const servers = values.servers.split(",");
+const { servers } = settings;
+if (
+  servers.length === 0 ||
+  new Set(servers).size < servers.length ||
+  servers.some((name) => !(name in names))
+) {
+  console.error(`--servers takes "ceiling", "ingest" or both, comma-separated; got "${values.servers}"`);
+  process.exit(2);
+}
 if (!Number.isInteger(settings.rounds) || settings.rounds % 2 !== 1) {
   // With an even count, no round is the median, and either middle one would flatter or wrong the result.
   console.error(
@@ -257,6 +266,7 @@ async function measure(name, valkey, numbers, round) {
         // Each id stored once, and the ids stored are exactly those answered with 202.
         idsMatch:
           storedIds.size === ids.length &&
+          answered.size === warmup.accepted.length + timed.accepted.length &&
           storedIds.size === answered.size &&
           ids.every((id) => answered.has(id)),
         accepted202: warmup.accepted.length + timed.accepted.length,
@@ -305,7 +315,8 @@ try {
   const valkey = { url: valkeyServer.url, pid: server.pid, admin };
   const numbers = requestNumbers();
   for (let round = 1; round <= settings.rounds; round++) {
-    for (const name of /** @type {Array<"ceiling" | "ingest">} */ (servers)) {
+    // Turn about, so that a machine that slows down (or warms up) over a round favours neither.
+    for (const name of round % 2 === 1 ? servers : [...servers].reverse()) {
       const begin = performance.now();
       const run = { round, ...(await measure(name, valkey, numbers, round)) };
       runs.push(run);

@@ -12,11 +12,12 @@ import { goals } from "./settings.mjs";
  *   stream?: { storedBefore: number, stored: number, storedDuringTimed: number, idsMatch: boolean,
  *     accepted202: number },
  *   counters?: { accepted: number, duplicate: number, logLinesDropped: number } }} Run
- * @typedef {{ connections: number, warmup: number, duration: number, rounds: number, logLevel: string,
- *   ingestMain?: string }} Settings
+ * @typedef {{ connections: number, warmup: number, duration: number, rounds: number,
+ *   servers: Array<"ceiling" | "ingest">, logLevel: string, ingestMain?: string }} Settings
  */
 
-const names = { ceiling: "bare node:http, 202 (ceiling)", ingest: "@monarch/ingest" };
+/** The servers measured, by their `--servers` names. */
+export const names = { ceiling: "bare node:http, 202 (ceiling)", ingest: "@monarch/ingest" };
 
 const ms = (/** @type {number} */ value) => value.toFixed(value < 10 ? 2 : 1);
 
@@ -38,7 +39,8 @@ export function formatReport({ date, revision, machine, server, versions, settin
   const lines = [describeRun(date, revision, machine), ""];
   lines.push(
     `${versions.autocannon} in the bench process sends to each server, one after the other and each in its ` +
-      `own process, in ${settings.rounds} round${settings.rounds === 1 ? "" : "s"} of the ceiling and then ingest ` +
+      `own process, in ${settings.rounds} round${settings.rounds === 1 ? "" : "s"} of ${settings.servers.join(" and ")}` +
+      `${settings.servers.length > 1 ? " (in turn, the order reversed every other round)" : ""} ` +
       `(each goal is judged on its median over the rounds): ${settings.connections} connections, one request in flight on each, every request a new ` +
       "legacy payload (its own target) signed with `signatureHeaders`; " +
       `${settings.warmup} s of warm-up, then ${settings.duration} s timed, ended by letting each connection ` +
@@ -147,17 +149,22 @@ function goalLines(runs) {
       `${list(p99s.map((value) => `${ms(value)} ms`))}).`,
   );
   const exact = ingestRuns.every(
-    ({ stream, timed }) => stream && stream.storedDuringTimed === timed.accepted202 && stream.idsMatch,
+    ({ stream, timed, counters }) =>
+      stream &&
+      stream.storedDuringTimed === timed.accepted202 &&
+      stream.idsMatch &&
+      counters?.duplicate === 0,
   );
   lines.push(
     `- The stream holds exactly as many requests as 202s were returned: ${verdict(exact)} in every round (` +
       ingestRuns
-        .map(({ round, stream, timed }) =>
+        .map(({ round, stream, timed, counters }) =>
           stream
             ? `round ${round}: XLEN grew by ${integer(stream.storedDuringTimed)} in the timed part, which had ` +
               `${integer(timed.accepted202)} 202s, and over warm-up and timed part the stream's ` +
               `${integer(stream.stored)} request ids ${stream.idsMatch ? "are exactly" : "are not"} the ` +
-              `${integer(stream.accepted202)} ids answered with 202`
+              `${integer(stream.accepted202)} ids answered with 202, each once, ` +
+              `${integer(counters?.duplicate ?? Number.NaN)} taken for duplicates`
             : `round ${round}: not checked`,
         )
         .join("; ") +
@@ -166,7 +173,8 @@ function goalLines(runs) {
   const clean = ingestRuns.every((run) => {
     const { other } = answers(run);
     const all202 = Object.keys(run.timed.statuses).every((status) => status === "202");
-    return other === 0 && run.timed.errors === 0 && run.warmup.errors === 0 && all202;
+    const warmupAll202 = Object.keys(run.warmup.statuses).every((status) => status === "202");
+    return other === 0 && run.timed.errors === 0 && run.warmup.errors === 0 && all202 && warmupAll202;
   });
   const statuses = ingestRuns.map((run) => JSON.stringify(run.timed.statuses));
   lines.push(
