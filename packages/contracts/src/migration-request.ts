@@ -1,9 +1,15 @@
 import { hash } from "node:crypto";
 import { z } from "zod";
-import { Intake, RequestId, SlackChannelId, Timestamp } from "./fields.js";
+import { Intake, RequestId, SLACK_CHANNEL_ID_PATTERN, SlackChannelId, Timestamp } from "./fields.js";
 import { type ContractIssue, contractIssues, formatIssues } from "./issues.js";
-import { formatRepository, Repository, RepositoryReference, repositoryKey } from "./repository.js";
-import { schemaVersionField } from "./version.js";
+import {
+  formatRepository,
+  Repository,
+  RepositoryReference,
+  repositoryKey,
+  safeParseRepository,
+} from "./repository.js";
+import { SCHEMA_VERSION, schemaVersionField } from "./version.js";
 
 /** Target repositories one request may name. */
 export const MAX_TARGETS_PER_REQUEST = 500;
@@ -146,7 +152,8 @@ const utf8 = new TextDecoder("utf-8", { fatal: true });
 
 /**
  * Reads a raw request from any intake: checks its size before anything else (so a huge body costs
- * no parsing), then the encoding, the JSON and the schema. Throws {@link InvalidMigrationRequestError}.
+ * no parsing), then the encoding, the JSON and the schema (a payload with nothing wrong is read
+ * without it, see {@link readValidPayload}). Throws {@link InvalidMigrationRequestError}.
  */
 export function parseMigrationRequest(raw: string | Buffer): NormalisedRequest {
   const refuse = (kind: InvalidRequestKind, message: string, cause?: unknown) =>
@@ -164,6 +171,8 @@ export function parseMigrationRequest(raw: string | Buffer): NormalisedRequest {
       throw refuse("not-json", `the request is not JSON: ${error.message}`, error);
     throw refuse("not-utf8", "the request is not valid UTF-8", error);
   }
+  const valid = readValidPayload(json);
+  if (valid !== undefined) return valid;
   let result: ReturnType<typeof MigrationRequestPayload.safeParse>;
   try {
     result = MigrationRequestPayload.safeParse(json);
@@ -175,6 +184,57 @@ export function parseMigrationRequest(raw: string | Buffer): NormalisedRequest {
     throw new InvalidMigrationRequestError("invalid", contractIssues(result.error), { cause: result.error });
   }
   return result.data;
+}
+
+/**
+ * Reads a payload that {@link MigrationRequestPayload} accepts into the same request, in a fraction of
+ * the schema's time, by the same rules written out by hand; at the first thing wrong it gives up
+ * (undefined), and the schema says what that is. Nearly every request is valid, so this is the way
+ * nearly all of them take. Tests hold it to the schema's result for valid and invalid payloads alike.
+ */
+export function readValidPayload(json: unknown): NormalisedRequest | undefined {
+  if (typeof json !== "object" || json === null || Array.isArray(json)) return undefined;
+  const payload = json as Partial<Record<keyof MigrationRequestPayload, unknown>>;
+  if (payload.schema_version !== undefined && payload.schema_version !== SCHEMA_VERSION) return undefined;
+  const channel = payload.notification_channel;
+  if (typeof channel !== "string" || !SLACK_CHANNEL_ID_PATTERN.test(channel)) return undefined;
+  const includeClosed = legacyFlagValue(payload.include_closed);
+  const dryRun = legacyFlagValue(payload.dry_run);
+  if (includeClosed === undefined || dryRun === undefined) return undefined;
+  const source = repositoryIn(payload.source_repo);
+  const references = payload.all_target_repositories;
+  if (
+    source === undefined ||
+    !Array.isArray(references) ||
+    references.length === 0 ||
+    references.length > MAX_TARGETS_PER_REQUEST
+  ) {
+    return undefined;
+  }
+  // Keys seen so far: the source's, then each target's (see checkTargets).
+  const seen = new Set([repositoryKey(source)]);
+  const targets: Repository[] = [];
+  for (const reference of references) {
+    const target = repositoryIn(reference);
+    if (target === undefined) return undefined;
+    const key = repositoryKey(target);
+    if (seen.has(key)) return undefined;
+    seen.add(key);
+    targets.push(target);
+  }
+  return { source, targets, notificationChannel: channel, options: { includeClosed, dryRun } };
+}
+
+/** A legacy option's value (see legacyFlag), or undefined when it is not one. */
+function legacyFlagValue(value: unknown): boolean | undefined {
+  if (value === undefined || value === null) return false;
+  return typeof value === "boolean" ? value : undefined;
+}
+
+function repositoryIn(reference: unknown): Repository | undefined {
+  if (typeof reference !== "string") return undefined;
+  const parsed = safeParseRepository(reference);
+  return parsed.success ? parsed.data : undefined;
 }
 
 /**

@@ -11,6 +11,7 @@ import {
   parseMigrationRequest,
   requestFingerprint,
 } from "../src/index.js";
+import { readValidPayload } from "../src/migration-request.js";
 import { recase, validRepository } from "./support/arbitraries.js";
 
 /** Exactly what the platform publishes today. */
@@ -342,6 +343,98 @@ describe("parseMigrationRequest", () => {
       ),
       { numRuns: 2_000 },
     );
+  });
+});
+
+describe("readValidPayload, the schema's rules written out for valid payloads", () => {
+  // Mostly valid values, so that many payloads are valid as a whole, and every kind of wrong one.
+  const mostly = <T, U>(valid: fc.Arbitrary<T>, invalid: fc.Arbitrary<U>) =>
+    fc.oneof({ arbitrary: valid, weight: 9 }, { arbitrary: invalid, weight: 1 });
+  const reference = mostly(
+    fc.oneof(
+      validRepository.map(({ owner, name }) => `${owner}/${name}`),
+      fc
+        .tuple(
+          validRepository,
+          fc.constantFrom("https://github.com/", "http://www.github.com/", " https://GitHub.com/"),
+        )
+        .map(([{ owner, name }, prefix]) => `${prefix}${owner}/${name}${name.length % 2 ? ".git/" : ""}`),
+      // The source again, in other letter cases.
+      fc.constantFrom("nss-group-projects/cider-falls", "NSS-Group-Projects/Cider-Falls"),
+    ),
+    fc.oneof(
+      fc.constantFrom(
+        "a/b/c",
+        "../x",
+        "",
+        " ",
+        "https://gitlab.com/a/b",
+        "a/b.git",
+        "-a/b",
+        "a--b/c",
+        "a/b?x=1",
+      ),
+      fc.string({ maxLength: 12 }),
+      fc.constantFrom(null, 7, true, ["a/b"], { owner: "a", name: "b" }),
+    ),
+  );
+  const flag = mostly(fc.constantFrom(undefined, null, true, false), fc.constantFrom("true", 0, 1));
+  const payloads = fc
+    .record(
+      {
+        schema_version: mostly(fc.constantFrom(undefined, 1), fc.constantFrom(2, "1", null)),
+        notification_channel: mostly(
+          fc.constantFrom("C06GHMZB3M3", "G0123456789", "D12345678901234567890"),
+          fc.oneof(
+            fc.constantFrom("c06ghmzb3m3", "general", "C1", "", null, 42),
+            fc.string({ maxLength: 24 }),
+          ),
+        ),
+        source_repo: reference,
+        all_target_repositories: mostly(
+          fc.array(reference, { minLength: 1, maxLength: 4 }),
+          fc.oneof(
+            fc.constant([]),
+            fc.constant(Array.from({ length: MAX_TARGETS_PER_REQUEST + 1 }, (_, index) => `team/t-${index}`)),
+            fc.constantFrom("stevebrownlee/rare-test", null, {}),
+          ),
+        ),
+        include_closed: flag,
+        dry_run: flag,
+        extra: fc.constantFrom(undefined, 1, { nested: [1] }),
+      },
+      { requiredKeys: ["notification_channel", "source_repo", "all_target_repositories"] },
+    )
+    // Through JSON, as payloads arrive; some also carry a "__proto__" member, which JSON.parse keeps as data.
+    .chain((fields) =>
+      fc.boolean().map((withProto) => {
+        const text = JSON.stringify(fields);
+        return JSON.parse(
+          withProto ? `{"__proto__":{"dry_run":"x"},${text.slice(1)}`.replace(",}", "}") : text,
+        );
+      }),
+    );
+
+  it("reads exactly what the schema accepts, into the same request, and nothing else", () => {
+    let valid = 0;
+    fc.assert(
+      fc.property(fc.oneof(payloads, fc.jsonValue()), (json) => {
+        const parsed = MigrationRequestPayload.safeParse(json);
+        const read = readValidPayload(json);
+        expect(read).toStrictEqual(parsed.success ? parsed.data : undefined);
+        // The same text too: the stream entry is written from it.
+        expect(JSON.stringify(read)).toBe(parsed.success ? JSON.stringify(parsed.data) : undefined);
+        if (parsed.success) valid += 1;
+      }),
+      { numRuns: 5_000 },
+    );
+    // Both answers were exercised.
+    expect(valid).toBeGreaterThan(500);
+    expect(valid).toBeLessThan(4_000);
+  });
+
+  it("reads the platform's payload as published today", () => {
+    expect(readValidPayload(JSON.parse(LEGACY))).toStrictEqual(legacyRequest);
   });
 });
 
