@@ -1,8 +1,5 @@
 import { LuaScript, type ValkeyClient } from "@monarch/valkey-client";
 
-/** Keys one admission touches: the stream, then status, payload, fingerprint and idempotency key. */
-export const KEYS_PER_ADMISSION = 5;
-
 /**
  * Admits a batch of requests in one call, each exactly as if alone and in order (a later request in
  * the batch sees what an earlier one wrote), so that no crash can leave a request without its records:
@@ -11,49 +8,81 @@ export const KEYS_PER_ADMISSION = 5;
  * before (a redelivered inbox entry) is `known`; a fingerprint within the window is a `duplicate`.
  * The stream keeps the entries of the retention (the payload's): older ones go, by whole nodes,
  * as new ones come, measured by the server's clock as the entry ids are.
- * ARGV holds, per request, its argument count and then: request id, status JSON, raw payload,
- * retention, duplicate window, idempotency TTL (0: no key), body digest, entry fields.
+ * What every request of a batch shares is sent once (the stream, the retention, the duplicate window
+ * and the idempotency TTL), and a key only when the request has one: under load the arguments'
+ * encoding is a good part of ingest's time.
+ * KEYS: the stream, then per request its status, payload and fingerprint keys, and its idempotency
+ * key when it has one. ARGV: retention, duplicate window (0: off), idempotency TTL, then per request
+ * its entry's field count, its options (`k`: has an idempotency key, `r`: a replay, so no duplicate
+ * check), request id, status JSON, raw payload, the body's digest when keyed, and the entry's fields.
  */
 const admitBatchScript = new LuaScript(`
 local replies = {}
-local at = 1
 local time = redis.call("TIME")
 local nowMs = tonumber(time[1]) * 1000 + math.floor(tonumber(time[2]) / 1000)
-for request = 0, #KEYS / ${KEYS_PER_ADMISSION} - 1 do
-  local k = request * ${KEYS_PER_ADMISSION}
-  local count = tonumber(ARGV[at])
-  local requestId = ARGV[at + 1]
-  local windowMs = tonumber(ARGV[at + 5])
-  local idempotencyTtlMs = tonumber(ARGV[at + 6])
+local retentionMs, windowMs, idempotencyTtlMs = ARGV[1], tonumber(ARGV[2]), ARGV[3]
+local oldestKept = string.format("%.0f", nowMs - tonumber(retentionMs))
+local key, at = 2, 4
+while at <= #ARGV do
+  local fieldCount, options, requestId = tonumber(ARGV[at]), ARGV[at + 1], ARGV[at + 2]
+  local keyed = string.find(options, "k", 1, true) ~= nil
+  local checksDuplicates = windowMs > 0 and string.find(options, "r", 1, true) == nil
+  local statusKey, payloadKey, fingerprintKey, idempotencyKey = KEYS[key], KEYS[key + 1], KEYS[key + 2], KEYS[key + 3]
+  local fields = at + (keyed and 6 or 5)
   local outcome, id = "accepted", requestId
-  local recorded = idempotencyTtlMs > 0 and redis.call("GET", KEYS[k + 5])
+  local recorded = keyed and redis.call("GET", idempotencyKey)
   if recorded then
     outcome, id = "replayed", recorded
   else
-    if redis.call("EXISTS", KEYS[k + 2]) == 1 then
+    if redis.call("EXISTS", statusKey) == 1 then
       outcome = "known"
     else
-      local original = windowMs > 0 and redis.call("GET", KEYS[k + 4])
+      local original = checksDuplicates and redis.call("GET", fingerprintKey)
       if original then
         outcome, id = "duplicate", original
       else
-        local oldestKept = string.format("%.0f", nowMs - tonumber(ARGV[at + 4]))
-        redis.call("XADD", KEYS[k + 1], "MINID", "~", oldestKept, "*", unpack(ARGV, at + 8, at + count))
-        redis.call("SET", KEYS[k + 2], ARGV[at + 2], "PX", ARGV[at + 4])
-        redis.call("SET", KEYS[k + 3], ARGV[at + 3], "PX", ARGV[at + 4])
-        if windowMs > 0 then redis.call("SET", KEYS[k + 4], requestId, "PX", windowMs) end
+        redis.call("XADD", KEYS[1], "MINID", "~", oldestKept, "*", unpack(ARGV, fields, fields + fieldCount - 1))
+        redis.call("SET", statusKey, ARGV[at + 3], "PX", retentionMs)
+        redis.call("SET", payloadKey, ARGV[at + 4], "PX", retentionMs)
+        if checksDuplicates then redis.call("SET", fingerprintKey, requestId, "PX", windowMs) end
       end
     end
-    if idempotencyTtlMs > 0 then
-      redis.call("SET", KEYS[k + 5], outcome .. " " .. id .. " " .. ARGV[at + 7], "PX", idempotencyTtlMs)
+    if keyed then
+      redis.call("SET", idempotencyKey, outcome .. " " .. id .. " " .. ARGV[at + 5], "PX", idempotencyTtlMs)
     end
   end
   replies[#replies + 1] = outcome
   replies[#replies + 1] = id
-  at = at + count + 1
+  key = key + (keyed and 4 or 3)
+  at = fields + fieldCount
 end
 return replies
 `);
+
+/** One request to admit: its records' keys and contents, and its stream entry. */
+export interface AdmissionRecord {
+  readonly requestId: string;
+  readonly statusKey: string;
+  readonly status: string;
+  readonly payloadKey: string;
+  /** The raw payload as text (accepted payloads are UTF-8, and text costs the client less to send). */
+  readonly payload: string;
+  readonly fingerprintKey: string;
+  /** Whether the fingerprint is looked up and recorded; a replay is meant to run again. */
+  readonly checksDuplicates: boolean;
+  readonly idempotency?: { readonly key: string; readonly bodyDigest: string };
+  /** The stream entry's fields, names and values in turn. */
+  readonly entry: readonly string[];
+}
+
+/** What every admission shares. */
+export interface AdmissionSettings {
+  readonly stream: string;
+  readonly retentionMs: number;
+  /** 0 turns the duplicate check off. */
+  readonly duplicateWindowMs: number;
+  readonly idempotencyTtlMs: number;
+}
 
 /** Most admissions in one script call, so that one call never holds the server for long. */
 const MAX_BATCH = 64;
@@ -71,8 +100,7 @@ export class AdmissionUnconfirmedError extends Error {
 }
 
 interface Pending {
-  readonly keys: readonly string[];
-  readonly args: ReadonlyArray<string | number | Buffer>;
+  readonly record: AdmissionRecord;
   readonly resolve: (reply: [string, string]) => void;
   readonly reject: (error: unknown) => void;
 }
@@ -86,16 +114,19 @@ export class AdmissionBatcher {
   private queue: Pending[] = [];
   private scheduled = false;
 
-  constructor(private readonly client: ValkeyClient) {}
+  constructor(
+    private readonly client: ValkeyClient,
+    private readonly settings: AdmissionSettings,
+  ) {}
 
   /** Resolves with the request's outcome and the request id it names. */
-  admit(keys: readonly string[], args: ReadonlyArray<string | number | Buffer>): Promise<[string, string]> {
+  admit(record: AdmissionRecord): Promise<[string, string]> {
     // Commands sent while disconnected would wait in the client's queue for as long as Valkey is away.
     if (this.client.status !== "ready") {
       return Promise.reject(new AdmissionUnconfirmedError(`Valkey is not connected (${this.client.status})`));
     }
     return new Promise((resolve, reject) => {
-      this.queue.push({ keys, args, resolve, reject });
+      this.queue.push({ record, resolve, reject });
       if (!this.scheduled) {
         this.scheduled = true;
         setImmediate(() => this.flush());
@@ -113,11 +144,19 @@ export class AdmissionBatcher {
   }
 
   private async run(batch: readonly Pending[]): Promise<void> {
-    const keys: string[] = [];
-    const args: Array<string | number | Buffer> = [];
-    for (const pending of batch) {
-      keys.push(...pending.keys);
-      args.push(pending.args.length, ...pending.args);
+    const { stream, retentionMs, duplicateWindowMs, idempotencyTtlMs } = this.settings;
+    const keys: string[] = [stream];
+    const args: Array<string | number> = [retentionMs, duplicateWindowMs, idempotencyTtlMs];
+    for (const { record } of batch) {
+      const { idempotency, entry } = record;
+      keys.push(record.statusKey, record.payloadKey, record.fingerprintKey);
+      const options = `${idempotency ? "k" : ""}${record.checksDuplicates ? "" : "r"}`;
+      args.push(entry.length, options, record.requestId, record.status, record.payload);
+      if (idempotency) {
+        keys.push(idempotency.key);
+        args.push(idempotency.bodyDigest);
+      }
+      args.push(...entry);
     }
     let timer: NodeJS.Timeout | undefined;
     const timedOut = new Promise<never>((_, reject) => {

@@ -78,7 +78,12 @@ export class RequestLedger {
 
   constructor(private readonly options: RequestLedgerOptions) {
     this.client = options.client;
-    this.batcher = new AdmissionBatcher(options.client);
+    this.batcher = new AdmissionBatcher(options.client, {
+      stream: MIGRATIONS_STREAM,
+      retentionMs: options.retentionMs,
+      duplicateWindowMs: options.duplicateWindowMs,
+      idempotencyTtlMs: options.idempotencyTtlMs,
+    });
   }
 
   async admit(input: AdmissionInput): Promise<Admission> {
@@ -102,28 +107,27 @@ export class RequestLedger {
       dryRun: request.options.dryRun,
       ...(input.replayOf === undefined ? {} : { replayOf: input.replayOf }),
     };
-    const keys = [
-      MIGRATIONS_STREAM,
-      migrationRecordKeys.status(requestId),
-      migrationRecordKeys.payload(requestId),
-      migrationRecordKeys.fingerprint(requestFingerprint(request)),
-      migrationRecordKeys.idempotency(input.idempotency?.keyDigest ?? "-"),
-    ];
+    const { idempotency } = input;
     const reply = await withProducerSpan(MIGRATIONS_STREAM, (traceFields) =>
-      this.batcher.admit(keys, [
+      this.batcher.admit({
         requestId,
-        JSON.stringify(status),
-        // The contract refused anything but UTF-8, so this text is the bytes that arrived, and text
-        // costs the client far less to send than a mix of text and bytes.
-        typeof input.raw === "string" ? input.raw : input.raw.toString("utf8"),
-        this.options.retentionMs,
-        input.replayOf === undefined ? this.options.duplicateWindowMs : 0,
-        input.idempotency === undefined ? 0 : this.options.idempotencyTtlMs,
-        input.idempotency?.bodyDigest ?? "",
-        DATA_FIELD,
-        JSON.stringify(message),
-        ...Object.entries(traceFields).flat(),
-      ]),
+        statusKey: migrationRecordKeys.status(requestId),
+        status: JSON.stringify(status),
+        payloadKey: migrationRecordKeys.payload(requestId),
+        // The contract refused anything but UTF-8, so this text is the bytes that arrived.
+        payload: typeof input.raw === "string" ? input.raw : input.raw.toString("utf8"),
+        fingerprintKey: migrationRecordKeys.fingerprint(requestFingerprint(request)),
+        checksDuplicates: input.replayOf === undefined,
+        ...(idempotency === undefined
+          ? {}
+          : {
+              idempotency: {
+                key: migrationRecordKeys.idempotency(idempotency.keyDigest),
+                bodyDigest: idempotency.bodyDigest,
+              },
+            }),
+        entry: [DATA_FIELD, JSON.stringify(message), ...Object.entries(traceFields).flat()],
+      }),
     );
     return toAdmission(reply, input.idempotency?.bodyDigest);
   }
