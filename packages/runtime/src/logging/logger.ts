@@ -2,6 +2,7 @@ import { isSpanContextValid, trace } from "@opentelemetry/api";
 import pino, { type DestinationStream, type LevelWithSilent, type Logger } from "pino";
 import { prettyLine } from "./pretty.js";
 import { secretScrubber } from "./scrub.js";
+import { TurnBatchedOutput } from "./turn-batched-output.js";
 import type { ValkeyLogStream } from "./valkey-log-stream.js";
 
 export type { Logger } from "pino";
@@ -17,7 +18,7 @@ export interface LoggerOptions {
   readonly valkey?: ValkeyLogStream;
   /** Human-readable lines on stdout. Default: when stdout is a terminal. */
   readonly pretty?: boolean;
-  /** Replaces stdout (tests). */
+  /** Replaces stdout (tests); each line is written to it at once, not at the end of its turn. */
   readonly stdout?: DestinationStream;
 }
 
@@ -25,10 +26,10 @@ export interface LoggerOptions {
  * A pino logger whose lines carry the service, instance and version, the trace and span ids of the
  * active span, and never a secret: secret-named fields and known secret values are scrubbed from the
  * finished line, wherever they ended up. Lines go to stdout (pretty on a
- * terminal) and, when given, to Valkey.
+ * terminal; the lines of one event-loop turn in one write) and, when given, to Valkey.
  */
 export function createLogger(options: LoggerOptions): Logger {
-  const stdout = options.stdout ?? process.stdout;
+  const stdout = options.stdout ?? new TurnBatchedOutput(process.stdout);
   const pretty = options.pretty ?? (process.stdout.isTTY === true && options.stdout === undefined);
   const console: DestinationStream = pretty
     ? { write: (line: string) => stdout.write(prettyLine(line)) }
