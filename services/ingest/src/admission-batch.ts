@@ -81,6 +81,7 @@ export interface AdmissionSettings {
   readonly retentionMs: number;
   /** 0 turns the duplicate check off. */
   readonly duplicateWindowMs: number;
+  /** How long an `Idempotency-Key`'s answer is kept; more than 0 (a key cannot be kept for no time). */
   readonly idempotencyTtlMs: number;
 }
 

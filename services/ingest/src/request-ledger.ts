@@ -61,6 +61,7 @@ export interface RequestLedgerOptions {
   readonly client: ValkeyClient;
   /** The same request within this time is accepted once. 0 turns the check off. */
   readonly duplicateWindowMs: number;
+  /** How long an `Idempotency-Key`'s answer is kept; more than 0 (a key cannot be kept for no time). */
   readonly idempotencyTtlMs: number;
   /** How long raw payloads and statuses are kept. */
   readonly retentionMs: number;
