@@ -36,21 +36,24 @@ describe("stdout's lines, written once a turn", () => {
   it("writes what waits when flushed, and nothing twice", async () => {
     const { writes, output } = recorder();
     output.write("a\n");
-    output.flush();
+    output.flushSync();
     expect(writes).toEqual(["a\n"]);
     await nextTurn();
     expect(writes).toEqual(["a\n"]);
   });
 
-  it("loses no line when the process exits in the turn that logged it", async () => {
-    // A service's logger on the real stdout, exiting at once, as after a fatal error.
+  it("keeps the order of several loggers' lines, and loses none when the process exits in their turn", async () => {
+    // Loggers on the real stdout, exiting at once, as after a fatal error.
     const script = `
       const { createLogger } = await import(${JSON.stringify(runtimeEntry)});
-      const logger = createLogger({ service: "fixture", instance: "fixture-1", version: "0.0.1" });
-      logger.info("first");
+      const logger = (service) => createLogger({ service, instance: service + "-1", version: "0.0.1" });
+      const one = logger("one");
+      const other = logger("other");
+      one.info("first");
       setImmediate(() => {
-        logger.info("second");
-        logger.fatal("third, then exit");
+        one.info("second");
+        other.info("third");
+        one.fatal("fourth, then exit");
         process.exit(3);
       });
     `;
@@ -62,6 +65,6 @@ describe("stdout's lines, written once a turn", () => {
       .trim()
       .split("\n")
       .map((line) => (JSON.parse(line) as { msg: string }).msg);
-    expect(messages).toEqual(["first", "second", "third, then exit"]);
+    expect(messages).toEqual(["first", "second", "third", "fourth, then exit"]);
   });
 });

@@ -2,7 +2,7 @@ import { isSpanContextValid, trace } from "@opentelemetry/api";
 import pino, { type DestinationStream, type LevelWithSilent, type Logger } from "pino";
 import { prettyLine } from "./pretty.js";
 import { secretScrubber } from "./scrub.js";
-import { TurnBatchedOutput } from "./turn-batched-output.js";
+import { batchedStdout } from "./turn-batched-output.js";
 import type { ValkeyLogStream } from "./valkey-log-stream.js";
 
 export type { Logger } from "pino";
@@ -29,7 +29,7 @@ export interface LoggerOptions {
  * terminal; the lines of one event-loop turn in one write) and, when given, to Valkey.
  */
 export function createLogger(options: LoggerOptions): Logger {
-  const stdout = options.stdout ?? new TurnBatchedOutput(process.stdout);
+  const stdout = options.stdout ?? batchedStdout();
   const pretty = options.pretty ?? (process.stdout.isTTY === true && options.stdout === undefined);
   const console: DestinationStream = pretty
     ? { write: (line: string) => stdout.write(prettyLine(line)) }
