@@ -392,7 +392,18 @@ describe("readValidPayload, the schema's rules written out for valid payloads", 
         ),
         source_repo: reference,
         all_target_repositories: mostly(
-          fc.array(reference, { minLength: 1, maxLength: 4 }),
+          fc.oneof(
+            { arbitrary: fc.array(reference, { minLength: 1, maxLength: 4 }), weight: 8 },
+            // The most there may be.
+            fc.constant(Array.from({ length: MAX_TARGETS_PER_REQUEST }, (_, index) => `team/t-${index}`)),
+            // One repository twice, spelled two ways.
+            fc
+              .tuple(validRepository, fc.array(fc.boolean(), { minLength: 1 }))
+              .map(([{ owner, name }, flips]) => [
+                `${owner}/${name}`,
+                `https://github.com/${recase(owner, flips)}/${recase(name, flips)}.git`,
+              ]),
+          ),
           fc.oneof(
             fc.constant([]),
             fc.constant(Array.from({ length: MAX_TARGETS_PER_REQUEST + 1 }, (_, index) => `team/t-${index}`)),
