@@ -92,9 +92,10 @@ const MAX_BATCH = 64;
 const ANSWER_TIMEOUT_MS = 5_000;
 
 /**
- * Valkey did not confirm an admission: it is not connected (nothing was sent), or did not answer in
- * time (the request may still be stored when it does: a resend with the same request id, idempotency
- * key or fingerprint finds it rather than storing it twice).
+ * Valkey did not confirm an admission: it is not connected (nothing was sent), did not answer in time
+ * (the request may still be stored when it does), or refused the script (a script is not undone, so a
+ * part may be stored). A resend with the same request id, idempotency key or fingerprint finds what
+ * was stored rather than storing it twice.
  */
 export class AdmissionUnconfirmedError extends Error {
   override readonly name = "AdmissionUnconfirmedError";
@@ -175,7 +176,11 @@ export class AdmissionBatcher {
         pending.resolve([replies[2 * index] as string, replies[2 * index + 1] as string]);
       });
     } catch (error) {
-      for (const pending of batch) pending.reject(error);
+      const unconfirmed =
+        error instanceof AdmissionUnconfirmedError
+          ? error
+          : new AdmissionUnconfirmedError(`Valkey refused the admission: ${String(error)}`, { cause: error });
+      for (const pending of batch) pending.reject(unconfirmed);
     } finally {
       clearTimeout(timer);
     }

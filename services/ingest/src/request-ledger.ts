@@ -28,6 +28,11 @@ if #KEYS == 2 then redis.call("SET", KEYS[2], "1", "PX", ARGV[2]) end
 return 1
 `);
 
+/** A request's records could not be read, because Valkey is away or failed; a retry may succeed. */
+export class RecordsUnavailableError extends Error {
+  override readonly name = "RecordsUnavailableError";
+}
+
 /** What admission did with a request. */
 export type Admission =
   /** Appended to the migrations stream. */
@@ -157,13 +162,25 @@ export class RequestLedger {
 
   /** The request's status, or null when it is unknown or past retention. */
   async status(requestId: string): Promise<MigrationStatus | null> {
-    const stored = await this.client.get(migrationRecordKeys.status(requestId));
+    const stored = await this.read(() => this.client.get(migrationRecordKeys.status(requestId)));
     return stored === null ? null : MigrationStatus.parse(JSON.parse(stored));
   }
 
   /** The request's raw payload as it arrived, or null when it is unknown or past retention. */
   payload(requestId: string): Promise<Buffer | null> {
-    return this.client.getBuffer(migrationRecordKeys.payload(requestId));
+    return this.read(() => this.client.getBuffer(migrationRecordKeys.payload(requestId)));
+  }
+
+  /** Reads at once, or fails at once while Valkey is away (a command would wait for its return). */
+  private async read<T>(command: () => Promise<T>): Promise<T> {
+    if (this.client.status !== "ready") {
+      throw new RecordsUnavailableError(`Valkey is not connected (${this.client.status})`);
+    }
+    try {
+      return await command();
+    } catch (error) {
+      throw new RecordsUnavailableError(`Valkey did not answer: ${String(error)}`, { cause: error });
+    }
   }
 }
 

@@ -8,6 +8,7 @@ import {
 import { until } from "@monarch/sandbox";
 import { describe, expect, it } from "vitest";
 import {
+  API_TOKEN,
   type IngestProcess,
   payloadFor,
   postMigration,
@@ -94,6 +95,31 @@ describe("durability", () => {
     expect(
       (await requests()).filter((request) => request.request.targets[0]?.name === "while-valkey-is-away"),
     ).toHaveLength(1);
+  });
+
+  it("answers GET and replay with 503 at once while Valkey is away, and GET again once it is back", async () => {
+    const ingest = await startIngest(valkey.server().url);
+    const accepted = await postMigration(ingest.url, payloadFor("read-while-valkey-is-away"));
+    const requestId = requestIdOf(accepted);
+    const asOperator = { headers: { authorization: `Bearer ${API_TOKEN}` } };
+    await valkey.server().kill();
+    for (const [path, method] of [
+      [`/v1/migrations/${requestId}`, "GET"],
+      [`/v1/migrations/${requestId}/replay`, "POST"],
+    ] as const) {
+      const refused = await fetch(`${ingest.url}${path}`, { method, ...asOperator });
+      expect(refused.status, path).toBe(503);
+      expect(refused.headers.get("retry-after")).toBe("1");
+      expect(await refused.json()).toMatchObject({
+        title: "Records unavailable",
+        detail: "the request's records could not be read, because Valkey is away or failing; try again",
+      });
+    }
+    await valkey.server().relaunch();
+    // Without AOF the relaunched server is empty: the request is unknown now, and said so.
+    await until(
+      async () => (await fetch(`${ingest.url}/v1/migrations/${requestId}`, asOperator)).status === 404,
+    );
   });
 
   it("keeps the raw payload exactly as posted for REQUEST_RETENTION_DAYS", async () => {

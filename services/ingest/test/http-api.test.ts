@@ -8,6 +8,7 @@ import {
   MIGRATIONS_STREAM,
   type MigrationRequestPayload,
   MigrationStatus,
+  migrationRecordKeys,
   parseMigrationRequest,
 } from "@monarch/contracts";
 import { until } from "@monarch/sandbox";
@@ -623,6 +624,51 @@ describe("routing", () => {
       ...original,
       duplicate: true,
     });
+  });
+});
+
+describe("failures inside", () => {
+  it("answers 500, logged with its cause, for a stored status this version cannot read", async () => {
+    const { requestId } = await acceptedAnswer(await postMigration(url(), json(uniquePayload())));
+    await valkey.client().set(migrationRecordKeys.status(requestId), '{"stage":"teleported"}');
+    const response = await getStatus(requestId);
+    expect(response.status).toBe(500);
+    expect(response.headers.get("retry-after")).toBeNull();
+    expect(await response.json()).toMatchObject({
+      title: "Internal error",
+      detail: "the request could not be answered because of an error in ingest, which is logged",
+    });
+    await until(() => service().output().includes("could not answer a request"));
+    const line = service()
+      .output()
+      .split("\n")
+      .find((text) => text.includes("could not answer a request") && text.includes(requestId));
+    expect(JSON.parse(line ?? "{}")).toMatchObject({ level: 50, err: { type: "ZodError" } });
+  });
+
+  it("answers 503 saying to send it again when Valkey fails the admission, and stores the resend once", async () => {
+    const client = valkey.client();
+    // The stream key taken by a string: every admission script fails until it is given back.
+    const parked = `${MIGRATIONS_STREAM}:parked-${randomUUID()}`;
+    const hadStream = (await client.exists(MIGRATIONS_STREAM)) === 1;
+    if (hadStream) await client.rename(MIGRATIONS_STREAM, parked);
+    await client.set(MIGRATIONS_STREAM, "not a stream");
+    const body = json(uniquePayload());
+    const key = { "idempotency-key": randomUUID() };
+    const refused = await postMigration(url(), body, { ...signatureHeaders(HMAC_SECRET, body), ...key });
+    await client.del(MIGRATIONS_STREAM);
+    if (hadStream) await client.rename(parked, MIGRATIONS_STREAM);
+
+    expect(refused.status).toBe(503);
+    expect(refused.headers.get("retry-after")).toBe("1");
+    expect(await refused.json()).toMatchObject({
+      title: "Not confirmed",
+      detail: expect.stringContaining("send it again, with the same Idempotency-Key"),
+    });
+    const resent = await acceptedAnswer(
+      await postMigration(url(), body, { ...signatureHeaders(HMAC_SECRET, body), ...key }),
+    );
+    expect(await entriesFor(resent.requestId)).toHaveLength(1);
   });
 });
 

@@ -3,8 +3,9 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from "node:net";
 import { MAX_REQUEST_BYTES, RequestId } from "@monarch/contracts";
 import type { Logger, Metrics } from "@monarch/runtime";
+import { AdmissionUnconfirmedError } from "../admission-batch.js";
 import type { Receptionist, RejectionReason } from "../reception.js";
-import type { RequestLedger } from "../request-ledger.js";
+import { RecordsUnavailableError, type RequestLedger } from "../request-ledger.js";
 import { acceptedAnswer, statusPath } from "./answers.js";
 import type { Authenticator } from "./authentication.js";
 import { BodyTooLargeError, readBody } from "./body.js";
@@ -308,22 +309,52 @@ export class IngestApi {
       sendProblem(response, error.problem, error.headers);
       return;
     }
+    const unavailable = unavailableProblem(request, error);
+    if (unavailable !== undefined) {
+      this.options.logger.warn(
+        { err: error, method: request.method, url: request.url },
+        "could not answer a request: Valkey is away or failing",
+      );
+      sendProblem(response, unavailable, { "retry-after": "1" });
+      return;
+    }
     this.options.logger.error(
       { err: error, method: request.method, url: request.url },
       "could not answer a request",
     );
-    sendProblem(
-      response,
-      {
-        status: 503,
-        title: "Not confirmed",
-        detail:
-          "the request could not be confirmed as stored; send it again, with the same Idempotency-Key if it had one: with the key, or within the duplicate window, it is stored once either way",
-      },
-      { "retry-after": "1" },
-    );
+    const storedOnce =
+      request.method === "POST" && !isReplay(request)
+        ? "; it may or may not be stored: sent again with the same Idempotency-Key, or within the duplicate window, it is stored once either way"
+        : "";
+    sendProblem(response, {
+      status: 500,
+      title: "Internal error",
+      detail: `the request could not be answered because of an error in ingest, which is logged${storedOnce}`,
+    });
   }
 }
+
+/** A 503 for an error that says Valkey is away or failing (a retry may succeed), else undefined. */
+function unavailableProblem(request: IncomingMessage, error: unknown): Problem | undefined {
+  if (error instanceof RecordsUnavailableError) {
+    return {
+      status: 503,
+      title: "Records unavailable",
+      detail: "the request's records could not be read, because Valkey is away or failing; try again",
+    };
+  }
+  if (!(error instanceof AdmissionUnconfirmedError)) return undefined;
+  return {
+    status: 503,
+    title: "Not confirmed",
+    detail: isReplay(request)
+      ? "the replay could not be confirmed as stored; a replay is never taken for a duplicate, so one sent again may run twice"
+      : "the request could not be confirmed as stored; send it again, with the same Idempotency-Key if it had one: with the key, or within the duplicate window, it is stored once either way",
+  };
+}
+
+const isReplay = (request: IncomingMessage): boolean =>
+  (request.url ?? "").split("?")[0]?.endsWith("/replay") ?? false;
 
 function unauthorized(detail: string, schemes: string): Refusal {
   return new Refusal(

@@ -90,8 +90,11 @@ export function openApiDocument(settings: ApiSettings): Record<string, unknown> 
             "413": problem(`The body is larger than ${MAX_REQUEST_BYTES} bytes.`),
             "415": problem("The body is not sent as application/json."),
             "422": problem("The Idempotency-Key was used with a different body."),
+            "500": problem(
+              "An error in ingest (logged). The request may or may not be stored: sent again with the same Idempotency-Key, or within the duplicate window, it is stored once either way.",
+            ),
             "503": problem(
-              "Storing the request was not confirmed (Valkey away or slow). Send it again, with the same Idempotency-Key if it had one: with the key, or within the duplicate window, it is stored once either way.",
+              "Storing the request was not confirmed (Valkey away, slow or failing). Send it again, with the same Idempotency-Key if it had one: with the key, or within the duplicate window, it is stored once either way.",
             ),
           },
         },
@@ -109,6 +112,8 @@ export function openApiDocument(settings: ApiSettings): Record<string, unknown> 
             "400": problem("The id is not a request id."),
             "401": problem("Not authenticated."),
             "404": problem("No such request, or its records are past retention."),
+            "500": problem("An error in ingest (logged), such as a stored status this version cannot read."),
+            "503": problem("The records could not be read: Valkey is away or failing. Try again."),
           },
         },
       },
@@ -125,6 +130,10 @@ export function openApiDocument(settings: ApiSettings): Record<string, unknown> 
             "401": problem("Not authenticated."),
             "404": problem("No such request, or its payload is past retention."),
             "409": problem("The stored payload is no longer valid."),
+            "500": problem("An error in ingest (logged)."),
+            "503": problem(
+              "Reading the payload or storing the replay was not confirmed (Valkey away, slow or failing). A replay is never taken for a duplicate: one sent again may run twice.",
+            ),
           },
         },
       },
