@@ -27,7 +27,8 @@ while at <= #ARGV do
   local fieldCount, options, requestId = tonumber(ARGV[at]), ARGV[at + 1], ARGV[at + 2]
   local keyed = string.find(options, "k", 1, true) ~= nil
   local checksDuplicates = windowMs > 0 and string.find(options, "r", 1, true) == nil
-  local statusKey, payloadKey, fingerprintKey, idempotencyKey = KEYS[key], KEYS[key + 1], KEYS[key + 2], KEYS[key + 3]
+  local statusKey, payloadKey, fingerprintKey = KEYS[key], KEYS[key + 1], KEYS[key + 2]
+  local idempotencyKey = keyed and KEYS[key + 3]
   local fields = at + (keyed and 6 or 5)
   local outcome, id = "accepted", requestId
   local recorded = keyed and redis.call("GET", idempotencyKey)

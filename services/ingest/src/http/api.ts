@@ -35,6 +35,10 @@ class Refusal extends Error {
   }
 }
 
+/** Routes as the duration metric names them; the error answers depend on them too. */
+const SUBMIT_ROUTE = "/v1/migrations";
+const REPLAY_ROUTE = "/v1/migrations/{id}/replay";
+
 const IDEMPOTENCY_KEY = /^[\x21-\x7e]{1,255}$/;
 const JSON_MEDIA_TYPE = /^application\/json\s*(;\s*charset\s*=\s*"?utf-8"?\s*)?$/i;
 
@@ -104,7 +108,7 @@ export class IngestApi {
     try {
       await handle.call(this, request, response);
     } catch (error) {
-      this.fail(request, response, error);
+      this.fail(request, response, route, error);
     } finally {
       // Every handler settles (an aborted request fails its body read), so nothing stays here.
       this.unanswered.delete(response);
@@ -121,10 +125,10 @@ export class IngestApi {
     const method = request.method ?? "GET";
     const allow = (allowed: string, handle: IngestApi["submit"]) =>
       allowed.split(", ").includes(method) ? handle : methodNotAllowed(allowed);
-    if (path === "/v1/migrations") return { route: "/v1/migrations", handle: allow("POST", this.submit) };
+    if (path === "/v1/migrations") return { route: SUBMIT_ROUTE, handle: allow("POST", this.submit) };
     if (path === "/openapi.json") return { route: "/openapi.json", handle: allow("GET, HEAD", this.openApi) };
     const match = /^\/v1\/migrations\/([^/]+)(\/replay)?$/.exec(path);
-    if (match?.[2]) return { route: "/v1/migrations/{id}/replay", handle: allow("POST", this.replay) };
+    if (match?.[2]) return { route: REPLAY_ROUTE, handle: allow("POST", this.replay) };
     if (match) return { route: "/v1/migrations/{id}", handle: allow("GET, HEAD", this.status) };
     return { route: "unknown", handle: notFound };
   }
@@ -291,7 +295,7 @@ export class IngestApi {
     return parsed.data;
   }
 
-  private fail(request: IncomingMessage, response: ServerResponse, error: unknown): void {
+  private fail(request: IncomingMessage, response: ServerResponse, route: string, error: unknown): void {
     if (response.headersSent) {
       response.destroy();
       return;
@@ -309,7 +313,7 @@ export class IngestApi {
       sendProblem(response, error.problem, error.headers);
       return;
     }
-    const unavailable = unavailableProblem(request, error);
+    const unavailable = unavailableProblem(route, error);
     if (unavailable !== undefined) {
       this.options.logger.warn(
         { err: error, method: request.method, url: request.url },
@@ -323,7 +327,7 @@ export class IngestApi {
       "could not answer a request",
     );
     const storedOnce =
-      request.method === "POST" && !isReplay(request)
+      route === SUBMIT_ROUTE
         ? "; it may or may not be stored: sent again with the same Idempotency-Key, or within the duplicate window, it is stored once either way"
         : "";
     sendProblem(response, {
@@ -335,7 +339,7 @@ export class IngestApi {
 }
 
 /** A 503 for an error that says Valkey is away or failing (a retry may succeed), else undefined. */
-function unavailableProblem(request: IncomingMessage, error: unknown): Problem | undefined {
+function unavailableProblem(route: string, error: unknown): Problem | undefined {
   if (error instanceof RecordsUnavailableError) {
     return {
       status: 503,
@@ -347,14 +351,12 @@ function unavailableProblem(request: IncomingMessage, error: unknown): Problem |
   return {
     status: 503,
     title: "Not confirmed",
-    detail: isReplay(request)
-      ? "the replay could not be confirmed as stored; a replay is never taken for a duplicate, so one sent again may run twice"
-      : "the request could not be confirmed as stored; send it again, with the same Idempotency-Key if it had one: with the key, or within the duplicate window, it is stored once either way",
+    detail:
+      route === REPLAY_ROUTE
+        ? "the replay could not be confirmed as stored; a replay is never taken for a duplicate, so one sent again may run twice"
+        : "the request could not be confirmed as stored; send it again, with the same Idempotency-Key if it had one: with the key, or within the duplicate window, it is stored once either way",
   };
 }
-
-const isReplay = (request: IncomingMessage): boolean =>
-  (request.url ?? "").split("?")[0]?.endsWith("/replay") ?? false;
 
 function unauthorized(detail: string, schemes: string): Refusal {
   return new Refusal(
