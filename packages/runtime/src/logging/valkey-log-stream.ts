@@ -6,6 +6,7 @@ import {
   type ValkeyClient,
   type ValkeyConnectionOptions,
 } from "@monarch/valkey-client";
+import { FifoQueue } from "./fifo-queue.js";
 
 const DAY_MS = 86_400_000;
 
@@ -51,45 +52,6 @@ interface BufferedLine {
   readonly line: string;
 }
 
-/** A FIFO of lines with O(1) amortised take from the front (Array#shift moves every element). */
-class LineQueue {
-  private items: BufferedLine[] = [];
-  private head = 0;
-
-  get length(): number {
-    return this.items.length - this.head;
-  }
-
-  push(item: BufferedLine): void {
-    this.items.push(item);
-  }
-
-  dropOldest(): void {
-    this.head++;
-    this.compact();
-  }
-
-  take(count: number): BufferedLine[] {
-    const taken = this.items.slice(this.head, this.head + count);
-    this.head += taken.length;
-    this.compact();
-    return taken;
-  }
-
-  /** Puts lines that could not be sent back at the front, in order. */
-  putBack(lines: readonly BufferedLine[]): void {
-    this.items = [...lines, ...this.items.slice(this.head)];
-    this.head = 0;
-  }
-
-  private compact(): void {
-    if (this.head > 4_096 && this.head * 2 > this.items.length) {
-      this.items = this.items.slice(this.head);
-      this.head = 0;
-    }
-  }
-}
-
 /**
  * A pino destination that appends every line to a daily Valkey stream. Writing only buffers the line,
  * so logging never waits for the network; batches go out shortly after, one command each. While Valkey is
@@ -104,7 +66,7 @@ export class ValkeyLogStream {
   private readonly maxBufferedLines: number;
   private readonly batchSize: number;
   private readonly flushDelayMs: number;
-  private readonly buffer = new LineQueue();
+  private readonly buffer = new FifoQueue<BufferedLine>();
   private timer: NodeJS.Timeout | undefined;
   private sending: Promise<void> | undefined;
   private droppedLines = 0;
