@@ -1,7 +1,8 @@
 // Runs the ingest benchmark: signed `POST /v1/migrations` from autocannon in this process against a
 // bare node:http server (the ceiling) and then against the built ingest service, each server in its
-// own process, with the same load, warm-up and duration. Prints the markdown report and keeps the raw
-// numbers in results/. Uses the built packages: run `pnpm build` first.
+// own process on a core of its own (see lib/cores.mjs), with the same load, warm-up and duration.
+// Prints the markdown report and keeps the raw numbers in results/. Uses the built packages: run
+// `pnpm build` first.
 import { spawn } from "node:child_process";
 import { readFileSync } from "node:fs";
 import { createRequire } from "node:module";
@@ -12,6 +13,7 @@ import { parseArgs } from "node:util";
 import { MIGRATIONS_STREAM } from "@monarch/contracts";
 import { findFreePort, startValkey } from "@monarch/sandbox";
 import { closeClient, createClient, DATA_FIELD, fieldsToRecord } from "@monarch/valkey-client";
+import { coreLayout, keepToOtherCores, onServerCore } from "../lib/cores.mjs";
 import {
   machine as describeMachine,
   describeValkeyServer,
@@ -30,6 +32,7 @@ const READY_TIMEOUT_MS = 30_000;
 const ingestDir = fileURLToPath(new URL("../../services/ingest/", import.meta.url));
 
 const { values } = parseArgs({ args: scriptArgs(), options });
+const cores = values["no-pin"] ? { layout: undefined, why: "cores are shared (--no-pin)" } : coreLayout();
 const settings = {
   connections: Number(values.connections),
   warmup: Number(values.warmup),
@@ -37,6 +40,9 @@ const settings = {
   rounds: Number(values.rounds),
   servers: /** @type {Array<"ceiling" | "ingest">} */ (values.servers.split(",")),
   logLevel: values["log-level"],
+  cores: cores.layout
+    ? `each server alone on core ${cores.layout.server}, the bench process and Valkey on core${cores.layout.others.length > 1 ? "s" : ""} ${cores.layout.others} (\`taskset\`)`
+    : cores.why,
   ...(values["ingest-main"] === undefined ? {} : { ingestMain: values["ingest-main"] }),
 };
 const { servers } = settings;
@@ -98,7 +104,7 @@ async function startServer(name, valkeyUrl, round) {
   let metricsPort;
   if (name === "ceiling") {
     const script = fileURLToPath(new URL("ceiling.mjs", import.meta.url));
-    child = spawn(process.execPath, [...profile, script, String(port)], {
+    child = spawn(...onServerCore(cores.layout, process.execPath, [...profile, script, String(port)]), {
       stdio: ["ignore", "pipe", "inherit"],
     });
     const lines = createInterface({ input: /** @type {import("node:stream").Readable} */ (child.stdout) });
@@ -108,7 +114,7 @@ async function startServer(name, valkeyUrl, round) {
     metricsPort = await findFreePort();
     const env = Object.fromEntries(Object.entries(process.env).filter(([key]) => !key.startsWith("OTEL_")));
     const main = values["ingest-main"] ?? `${ingestDir}dist/main.js`;
-    child = spawn(process.execPath, [...profile, main], {
+    child = spawn(...onServerCore(cores.layout, process.execPath, [...profile, main]), {
       cwd: ingestDir,
       env: {
         ...env,
@@ -304,6 +310,8 @@ const startedAt = new Date();
 // The service and the packages it runs on (revision() looks under packages/).
 const measuredRevision = revision(["../services/ingest/src", "runtime", "valkey-client", "contracts"]);
 const machine = describeMachine();
+// Before Valkey starts, so that it runs on the bench process's cores.
+if (cores.layout) keepToOtherCores(cores.layout);
 const valkeyServer = await startValkey();
 const admin = createClient({ endpoint: { url: valkeyServer.url }, name: "bench-driver" });
 /** @type {import("./report.mjs").Run[]} */

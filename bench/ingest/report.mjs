@@ -13,7 +13,7 @@ import { goals } from "./settings.mjs";
  *     accepted202: number },
  *   counters?: { accepted: number, duplicate: number, logLinesDropped: number } }} Run
  * @typedef {{ connections: number, warmup: number, duration: number, rounds: number,
- *   servers: Array<"ceiling" | "ingest">, logLevel: string, ingestMain?: string }} Settings
+ *   servers: Array<"ceiling" | "ingest">, logLevel: string, cores: string, ingestMain?: string }} Settings
  */
 
 /** The servers measured, by their `--servers` names. */
@@ -47,7 +47,7 @@ export function formatReport({ date, revision, machine, server, versions, settin
       "finish the request it has in flight. Latency: nearest rank over every timed request. " +
       `${versions.ingest}: \`node ${settings.ingestMain ?? "dist/main.js"}\` with LOG_LEVEL=${settings.logLevel}` +
       `${settings.logLevel === "info" ? " (production's: a line per request to stdout, here /dev/null, and to Valkey)" : " (not production's info)"}, ` +
-      `the default 10-minute duplicate window, on ${server} (\`startValkey()\`).`,
+      `the default 10-minute duplicate window, on ${server} (\`startValkey()\`); ${settings.cores}.`,
     "",
   );
   lines.push(

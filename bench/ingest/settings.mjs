@@ -30,6 +30,8 @@ export const options = /** @type {const} */ ({
   "ingest-main": { type: "string" },
   /** A folder for a `node --cpu-prof` profile of each server process. */
   "cpu-prof": { type: "string" },
+  /** Leaves the cores shared by every process, for comparison (by default each server gets one of its own). */
+  "no-pin": { type: "boolean", default: false },
   "no-json": { type: "boolean", default: false },
 });
 
