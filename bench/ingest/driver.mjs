@@ -31,7 +31,23 @@ const READY_TIMEOUT_MS = 30_000;
 
 const ingestDir = fileURLToPath(new URL("../../services/ingest/", import.meta.url));
 
+/**
+ * The options ingest's start script runs node with (`node <options> dist/main.js`): the bench runs
+ * ingest the same way, and the ceiling with the same runtime flags (all but ingest's `--import`).
+ */
+function startOptions() {
+  const start = JSON.parse(readFileSync(`${ingestDir}package.json`, "utf8")).scripts.start;
+  const words = start.split(/\s+/);
+  if (words[0] !== "node" || words.at(-1) !== "dist/main.js") {
+    throw new Error(`ingest's start script is not "node <options> dist/main.js" but "${start}"`);
+  }
+  const ingest = words.slice(1, -1);
+  const runtime = ingest.filter((word, index) => word !== "--import" && ingest[index - 1] !== "--import");
+  return { ingest, runtime };
+}
+
 const { values } = parseArgs({ args: scriptArgs(), options });
+const nodeOptions = startOptions();
 const cores = values["no-pin"] ? { layout: undefined, why: "cores are shared (--no-pin)" } : coreLayout();
 const settings = {
   connections: Number(values.connections),
@@ -40,6 +56,7 @@ const settings = {
   rounds: Number(values.rounds),
   servers: /** @type {Array<"ceiling" | "ingest">} */ (values.servers.split(",")),
   logLevel: values["log-level"],
+  nodeOptions,
   cores: cores.layout
     ? `each server alone on core ${cores.layout.server}, the bench process and Valkey on core${cores.layout.others.length > 1 ? "s" : ""} ${cores.layout.others} (\`taskset\`)`
     : cores.why,
@@ -104,7 +121,8 @@ async function startServer(name, valkeyUrl, round) {
   let metricsPort;
   if (name === "ceiling") {
     const script = fileURLToPath(new URL("ceiling.mjs", import.meta.url));
-    child = spawn(...onServerCore(cores.layout, process.execPath, [...profile, script, String(port)]), {
+    const args = [...nodeOptions.runtime, ...profile, script, String(port)];
+    child = spawn(...onServerCore(cores.layout, process.execPath, args), {
       stdio: ["ignore", "pipe", "inherit"],
     });
     const lines = createInterface({ input: /** @type {import("node:stream").Readable} */ (child.stdout) });
@@ -114,7 +132,8 @@ async function startServer(name, valkeyUrl, round) {
     metricsPort = await findFreePort();
     const env = Object.fromEntries(Object.entries(process.env).filter(([key]) => !key.startsWith("OTEL_")));
     const main = values["ingest-main"] ?? `${ingestDir}dist/main.js`;
-    child = spawn(...onServerCore(cores.layout, process.execPath, [...profile, main]), {
+    const args = [...nodeOptions.ingest, ...profile, main];
+    child = spawn(...onServerCore(cores.layout, process.execPath, args), {
       cwd: ingestDir,
       env: {
         ...env,

@@ -13,7 +13,8 @@ import { goals } from "./settings.mjs";
  *     accepted202: number },
  *   counters?: { accepted: number, duplicate: number, logLinesDropped: number } }} Run
  * @typedef {{ connections: number, warmup: number, duration: number, rounds: number,
- *   servers: Array<"ceiling" | "ingest">, logLevel: string, cores: string, ingestMain?: string }} Settings
+ *   servers: Array<"ceiling" | "ingest">, logLevel: string, cores: string,
+ *   nodeOptions: { ingest: string[], runtime: string[] }, ingestMain?: string }} Settings
  */
 
 /** The servers measured, by their `--servers` names. */
@@ -45,7 +46,8 @@ export function formatReport({ date, revision, machine, server, versions, settin
       "legacy payload (its own target) signed with `signatureHeaders`; " +
       `${settings.warmup} s of warm-up, then ${settings.duration} s timed, ended by letting each connection ` +
       "finish the request it has in flight. Latency: nearest rank over every timed request. " +
-      `${versions.ingest}: \`node ${settings.ingestMain ?? "dist/main.js"}\` with LOG_LEVEL=${settings.logLevel}` +
+      `${versions.ingest}: \`node ${[...settings.nodeOptions.ingest, settings.ingestMain ?? "dist/main.js"].join(" ")}\` ` +
+      `(its start script's options; the ceiling runs with ${settings.nodeOptions.runtime.join(" ") || "no options"}) with LOG_LEVEL=${settings.logLevel}` +
       `${settings.logLevel === "info" ? " (production's: a line per request to stdout, here /dev/null, and to Valkey)" : " (not production's info)"}, ` +
       `the default 10-minute duplicate window, on ${server} (\`startValkey()\`); ${settings.cores}.`,
     "",
