@@ -58,7 +58,7 @@ const settings = {
   logLevel: values["log-level"],
   nodeOptions,
   cores: cores.layout
-    ? `each server alone on core ${cores.layout.server}, the bench process and Valkey on core${cores.layout.others.length > 1 ? "s" : ""} ${cores.layout.others} (\`taskset\`)`
+    ? `each server alone on core ${cores.layout.server}, the bench process and Valkey on core ${cores.layout.others} (\`taskset\`)`
     : cores.why,
   ...(values["ingest-main"] === undefined ? {} : { ingestMain: values["ingest-main"] }),
 };
