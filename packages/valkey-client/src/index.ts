@@ -29,7 +29,7 @@ export {
   type StreamEntry,
   type StreamHandler,
 } from "./consumer/consumer.js";
-export { DATA_FIELD, fieldsToRecord } from "./entry.js";
+export { DATA_FIELD, fieldsToRecord, recordToFields } from "./entry.js";
 export {
   type HeartbeatKeyOptions,
   type LiveInstance,

@@ -12,7 +12,13 @@ import {
   requestFingerprint,
   SCHEMA_VERSION,
 } from "@monarch/contracts";
-import { DATA_FIELD, LuaScript, type ValkeyClient, withProducerSpan } from "@monarch/valkey-client";
+import {
+  DATA_FIELD,
+  LuaScript,
+  recordToFields,
+  type ValkeyClient,
+  withProducerSpan,
+} from "@monarch/valkey-client";
 import { AdmissionBatcher } from "./admission-batch.js";
 
 /**
@@ -132,10 +138,10 @@ export class RequestLedger {
                 bodyDigest: idempotency.bodyDigest,
               },
             }),
-        entry: [DATA_FIELD, JSON.stringify(message), ...Object.entries(traceFields).flat()],
+        entry: [DATA_FIELD, JSON.stringify(message), ...recordToFields(traceFields)],
       }),
     );
-    return toAdmission(reply, input.idempotency?.bodyDigest);
+    return toAdmission(reply, idempotency?.bodyDigest);
   }
 
   /**
@@ -153,7 +159,7 @@ export class RequestLedger {
         [
           this.options.deadLetterMaxLength ?? 100_000,
           this.options.idempotencyTtlMs,
-          ...Object.entries({ ...fields, ...traceFields }).flat(),
+          ...recordToFields({ ...fields, ...traceFields }),
         ],
       ),
     );
