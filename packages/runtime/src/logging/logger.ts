@@ -42,13 +42,19 @@ export function createLogger(options: LoggerOptions): Logger {
       base: { service: options.service, instance: options.instance, version: options.version },
       hooks: { streamWrite: secretScrubber(options.secrets ?? []) },
       mixin: activeSpanIds,
+      // Most lines are written outside any span: they keep their own fields, not a copy of them.
+      mixinMergeStrategy: (fields, spanIds) =>
+        spanIds === NO_SPAN ? fields : Object.assign(spanIds, fields),
     },
     pino.multistream(streams),
   );
 }
 
-function activeSpanIds(): Record<string, string> {
+/** What a line outside any span adds: nothing. */
+const NO_SPAN: Readonly<Record<string, string>> = Object.freeze({});
+
+function activeSpanIds(): Readonly<Record<string, string>> {
   const spanContext = trace.getActiveSpan()?.spanContext();
-  if (!spanContext || !isSpanContextValid(spanContext)) return {};
+  if (!spanContext || !isSpanContextValid(spanContext)) return NO_SPAN;
   return { trace_id: spanContext.traceId, span_id: spanContext.spanId };
 }
