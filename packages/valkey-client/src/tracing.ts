@@ -2,6 +2,7 @@ import {
   type Attributes,
   type Context,
   context,
+  isSpanContextValid,
   propagation,
   ROOT_CONTEXT,
   type Span,
@@ -43,6 +44,8 @@ export async function withProducerSpan<T>(
     kind: SpanKind.PRODUCER,
     attributes: messagingAttributes(stream, "send"),
   });
+  // Tracing is off: there is no context to pass on, nor one to run `append` in.
+  if (!isSpanContextValid(span.spanContext())) return append({});
   const spanContext = trace.setSpan(context.active(), span);
   const fields: TraceFields = {};
   propagation.inject(spanContext, fields);
