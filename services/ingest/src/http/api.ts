@@ -39,6 +39,13 @@ class Refusal extends Error {
 const SUBMIT_ROUTE = "/v1/migrations";
 const REPLAY_ROUTE = "/v1/migrations/{id}/replay";
 
+interface Route {
+  readonly name: string;
+  /** Absent: any method (so that an unknown path is a 404 whatever the method). */
+  readonly methods?: readonly string[];
+  readonly handle: (this: IngestApi, request: IncomingMessage, response: ServerResponse) => Promise<void>;
+}
+
 const IDEMPOTENCY_KEY = /^[\x21-\x7e]{1,255}$/;
 const JSON_MEDIA_TYPE = /^application\/json\s*(;\s*charset\s*=\s*"?utf-8"?\s*)?$/i;
 
@@ -53,6 +60,13 @@ export class IngestApi {
   private stopping = false;
   /** Answers not yet sent; when the stop begins, each is told to close its connection. */
   private readonly unanswered = new Set<ServerResponse>();
+  private readonly routes = {
+    submit: { name: SUBMIT_ROUTE, methods: ["POST"], handle: this.submit },
+    status: { name: "/v1/migrations/{id}", methods: ["GET", "HEAD"], handle: this.status },
+    replay: { name: REPLAY_ROUTE, methods: ["POST"], handle: this.replay },
+    openApi: { name: "/openapi.json", methods: ["GET", "HEAD"], handle: this.openApi },
+    unknown: { name: "unknown", handle: notFound },
+  } satisfies Record<string, Route>;
 
   constructor(private readonly options: IngestApiOptions) {
     this.server = createServer({ requestTimeout: 30_000, headersTimeout: 10_000 }, (request, response) => {
@@ -100,37 +114,34 @@ export class IngestApi {
   }
 
   private async serve(request: IncomingMessage, response: ServerResponse): Promise<void> {
-    const started = process.hrtime.bigint();
+    const started = performance.now();
     // While stopping, each answer closes its keep-alive connection.
     if (this.stopping) response.setHeader("connection", "close");
     else this.unanswered.add(response);
-    const { route, handle } = this.route(request);
+    const route = this.route(request);
     try {
-      await handle.call(this, request, response);
+      const { methods } = route;
+      if (methods && !methods.includes(request.method ?? "GET")) throw methodNotAllowed(request, methods);
+      await route.handle.call(this, request, response);
     } catch (error) {
-      this.fail(request, response, route, error);
+      this.fail(request, response, route.name, error);
     } finally {
       // Every handler settles (an aborted request fails its body read), so nothing stays here.
       this.unanswered.delete(response);
-      const seconds = Number(process.hrtime.bigint() - started) / 1e9;
-      this.duration.observe({ route, status: String(response.statusCode) }, seconds);
+      const seconds = (performance.now() - started) / 1000;
+      this.duration.observe({ route: route.name, status: String(response.statusCode) }, seconds);
     }
   }
 
-  private route(request: IncomingMessage): {
-    route: string;
-    handle: (request: IncomingMessage, response: ServerResponse) => Promise<void>;
-  } {
-    const path = (request.url ?? "/").split("?")[0] ?? "/";
-    const method = request.method ?? "GET";
-    const allow = (allowed: string, handle: IngestApi["submit"]) =>
-      allowed.split(", ").includes(method) ? handle : methodNotAllowed(allowed);
-    if (path === "/v1/migrations") return { route: SUBMIT_ROUTE, handle: allow("POST", this.submit) };
-    if (path === "/openapi.json") return { route: "/openapi.json", handle: allow("GET, HEAD", this.openApi) };
-    const match = /^\/v1\/migrations\/([^/]+)(\/replay)?$/.exec(path);
-    if (match?.[2]) return { route: REPLAY_ROUTE, handle: allow("POST", this.replay) };
-    if (match) return { route: "/v1/migrations/{id}", handle: allow("GET, HEAD", this.status) };
-    return { route: "unknown", handle: notFound };
+  private route(request: IncomingMessage): Route {
+    const url = request.url ?? "/";
+    const query = url.indexOf("?");
+    const path = query === -1 ? url : url.slice(0, query);
+    if (path === SUBMIT_ROUTE) return this.routes.submit;
+    if (path === "/openapi.json") return this.routes.openApi;
+    const match = /^\/v1\/migrations\/[^/]+(\/replay)?$/.exec(path);
+    if (match) return match[1] ? this.routes.replay : this.routes.status;
+    return this.routes.unknown;
   }
 
   private async submit(request: IncomingMessage, response: ServerResponse): Promise<void> {
@@ -383,18 +394,16 @@ function unknownRequest(requestId: string): Refusal {
   });
 }
 
-function methodNotAllowed(allowed: string) {
-  return async (request: IncomingMessage, _response: ServerResponse): Promise<void> => {
-    throw new Refusal(
-      undefined,
-      {
-        status: 405,
-        title: "Method not allowed",
-        detail: `${request.method} is not allowed here; use ${allowed}`,
-      },
-      { allow: allowed },
-    );
-  };
+function methodNotAllowed(request: IncomingMessage, allowed: readonly string[]): Refusal {
+  return new Refusal(
+    undefined,
+    {
+      status: 405,
+      title: "Method not allowed",
+      detail: `${request.method} is not allowed here; use ${allowed.join(", ")}`,
+    },
+    { allow: allowed.join(", ") },
+  );
 }
 
 async function notFound(request: IncomingMessage): Promise<void> {
