@@ -1,5 +1,7 @@
 import { execFile } from "node:child_process";
-import { existsSync } from "node:fs";
+import { existsSync, mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { dirname, join } from "node:path";
 import { promisify } from "node:util";
 import { describe, expect, it } from "vitest";
 import {
@@ -42,6 +44,24 @@ describe("startValkey", () => {
       expect(await cli(server.port, "MGET", "kept", "after-crash")).toBe("1\n2");
     } finally {
       await server.stop();
+    }
+  });
+
+  it("keeps a data directory given to it, for the next server started on it", async () => {
+    const dataDir = join(mkdtempSync(join(tmpdir(), "monarch-sandbox-test-")), "valkey");
+    try {
+      const first = await startValkey({ appendOnly: true, dataDir, ownProcessGroup: true });
+      await cli(first.port, "SET", "kept", "1");
+      await first.stop();
+      expect(existsSync(dataDir)).toBe(true);
+      const second = await startValkey({ appendOnly: true, dataDir });
+      try {
+        expect(await cli(second.port, "GET", "kept")).toBe("1");
+      } finally {
+        await second.stop();
+      }
+    } finally {
+      rmSync(dirname(dataDir), { recursive: true, force: true });
     }
   });
 

@@ -1,5 +1,5 @@
 import { type ChildProcess, spawn } from "node:child_process";
-import { mkdtempSync, rmSync } from "node:fs";
+import { mkdirSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { findFreePort } from "../free-port.js";
@@ -14,6 +14,17 @@ export interface StartValkeyOptions {
   readonly companionPortOffsets?: readonly number[];
   /** How long to wait for the server to accept connections. Default 15 000 ms. */
   readonly startTimeoutMs?: number;
+  /**
+   * Run the server in a process group of its own, so that Ctrl-C in a terminal reaches only this
+   * process, which then stops the server when it is ready to. Default false: the server gets the
+   * terminal's signals too.
+   */
+  readonly ownProcessGroup?: boolean;
+  /**
+   * Where the server keeps its data, created if missing and never deleted: the caller's, to keep
+   * across runs. Default: a temporary directory of its own, deleted when the server stops.
+   */
+  readonly dataDir?: string;
 }
 
 const READY = /Ready to accept connections/;
@@ -26,15 +37,19 @@ function destroyAll(): void {
 process.once("exit", destroyAll);
 for (const signal of ["SIGINT", "SIGTERM", "SIGHUP"] as const) {
   process.once(signal, () => {
+    // A process that handles the signal itself stops its servers in its own order (after the
+    // services using them); whatever it leaves is destroyed at its exit.
+    if (process.listenerCount(signal) > 0) return;
     destroyAll();
-    // Unless the process handles the signal itself, end it as the signal would have without us.
-    if (process.listenerCount(signal) === 0) process.kill(process.pid, signal);
+    // End the process as the signal would have without us.
+    process.kill(process.pid, signal);
   });
 }
 
 /**
- * A private Valkey (or Redis) server on a loopback port with its own temporary data directory. It can
- * be restarted on the same port and data, or killed like a crash, to test reconnection and recovery.
+ * A private Valkey (or Redis) server on a loopback port with its own temporary data directory (or the
+ * caller's). It can be restarted on the same port and data, or killed like a crash, to test
+ * reconnection and recovery.
  */
 export class ValkeyServer {
   readonly host = "127.0.0.1";
@@ -43,8 +58,13 @@ export class ValkeyServer {
   private constructor(
     readonly port: number,
     readonly dataDir: string,
-    private readonly args: readonly string[],
-    private readonly startTimeoutMs: number,
+    private readonly launching: {
+      readonly args: readonly string[];
+      readonly startTimeoutMs: number;
+      readonly ownProcessGroup: boolean;
+      /** Whether the data directory is this server's own, to delete when it stops. */
+      readonly ownsDataDir: boolean;
+    },
   ) {}
 
   static async start(options: StartValkeyOptions = {}): Promise<ValkeyServer> {
@@ -55,12 +75,14 @@ export class ValkeyServer {
     let lastError: unknown;
     for (let tries = 0; tries < 5; tries++) {
       const port = await findFreePort(options.companionPortOffsets);
-      const server = new ValkeyServer(
-        port,
-        mkdtempSync(join(tmpdir(), "monarch-valkey-")),
+      const { dataDir } = options;
+      if (dataDir !== undefined) mkdirSync(dataDir, { recursive: true });
+      const server = new ValkeyServer(port, dataDir ?? mkdtempSync(join(tmpdir(), "monarch-valkey-")), {
         args,
-        options.startTimeoutMs ?? 15_000,
-      );
+        startTimeoutMs: options.startTimeoutMs ?? 15_000,
+        ownProcessGroup: options.ownProcessGroup ?? false,
+        ownsDataDir: dataDir === undefined,
+      });
       try {
         await server.launch();
         live.add(server);
@@ -97,22 +119,23 @@ export class ValkeyServer {
     if (!this.child) await this.launch();
   }
 
-  /** Stops the server and deletes its data. */
+  /** Stops the server and deletes its data (unless the data directory is the caller's). */
   async stop(): Promise<void> {
     await this.shutdown("SIGTERM");
     this.destroySync();
   }
 
-  /** Last-resort cleanup that cannot wait: kill and delete at once. */
+  /** Last-resort cleanup that cannot wait: kill, and delete the data when it is the server's own. */
   destroySync(): void {
     this.child?.kill("SIGKILL");
     this.child = undefined;
-    rmSync(this.dataDir, { recursive: true, force: true });
+    if (this.launching.ownsDataDir) rmSync(this.dataDir, { recursive: true, force: true });
     live.delete(this);
   }
 
   private launch(): Promise<void> {
     const { server } = findServerBinaries();
+    const { args, startTimeoutMs, ownProcessGroup } = this.launching;
     const child = spawn(
       server,
       [
@@ -126,17 +149,14 @@ export class ValkeyServer {
         "",
         "--logfile",
         "",
-        ...this.args,
+        ...args,
       ],
-      { stdio: ["ignore", "pipe", "pipe"] },
+      { stdio: ["ignore", "pipe", "pipe"], detached: ownProcessGroup },
     );
     this.child = child;
     return new Promise((resolve, reject) => {
       let output = "";
-      const timer = setTimeout(
-        () => fail(new Error(`timed out after ${this.startTimeoutMs} ms`)),
-        this.startTimeoutMs,
-      );
+      const timer = setTimeout(() => fail(new Error(`timed out after ${startTimeoutMs} ms`)), startTimeoutMs);
       const fail = (cause: Error) => {
         clearTimeout(timer);
         child.kill("SIGKILL");
