@@ -1,0 +1,172 @@
+import { type ChildProcess, execFile, spawn } from "node:child_process";
+import { mkdtempSync, rmSync } from "node:fs";
+import { createServer } from "node:net";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { promisify } from "node:util";
+import { MIGRATIONS_STREAM } from "@monarch/contracts";
+import { findFreePort, findServerBinaries, isPortFree, startValkey, until } from "@monarch/sandbox";
+import { afterEach, describe, expect, it } from "vitest";
+
+const run = promisify(execFile);
+const launcher = fileURLToPath(new URL("../../scripts/start.mjs", import.meta.url));
+/** The command from the platform's README, as it is published today. */
+const PLATFORM_PAYLOAD =
+  '{ "source_repo": "nss-group-projects/cider-falls", "all_target_repositories": ["stevebrownlee/rare-test"], "notification_channel": "C06GHMZB3M3"}';
+
+interface Launched {
+  readonly child: ChildProcess;
+  /** Resolves with everything printed so far once `pattern` shows up, or fails if the launcher exits first. */
+  readonly printed: (pattern: RegExp) => Promise<string>;
+  readonly exited: Promise<number | null>;
+}
+
+const running = new Set<ChildProcess>();
+const dataDirs: string[] = [];
+
+afterEach(() => {
+  for (const child of running) child.kill("SIGKILL");
+  running.clear();
+  for (const dir of dataDirs.splice(0)) rmSync(dir, { recursive: true, force: true });
+});
+
+function newDataDir(): string {
+  const dir = mkdtempSync(join(tmpdir(), "monarch-start-test-"));
+  dataDirs.push(dir);
+  return dir;
+}
+
+/** `pnpm start` after the build, with its own ports and data directory and no credentials given. */
+function launch(env: Record<string, string>): Launched {
+  const inherited = { ...process.env };
+  for (const name of [
+    "VALKEY_URL",
+    "INGEST_API_TOKEN",
+    "INGEST_HMAC_SECRET",
+    "INGEST_PORT",
+    "METRICS_PORT",
+  ]) {
+    delete inherited[name];
+  }
+  const child = spawn(process.execPath, [launcher], {
+    env: { ...inherited, LOG_LEVEL: "warn", ...env },
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+  running.add(child);
+  let output = "";
+  const collect = (chunk: Buffer) => {
+    output += chunk.toString();
+  };
+  child.stdout?.on("data", collect);
+  child.stderr?.on("data", collect);
+  const exited = new Promise<number | null>((resolve) =>
+    child.once("exit", (code) => {
+      running.delete(child);
+      resolve(code);
+    }),
+  );
+  let ended = false;
+  void exited.then(() => {
+    ended = true;
+  });
+  return {
+    child,
+    exited,
+    printed: async (pattern) => {
+      await until(() => pattern.test(output) || ended, 45_000);
+      if (!pattern.test(output))
+        throw new Error(`the launcher exited without printing ${pattern}:\n${output}`);
+      return output;
+    },
+  };
+}
+
+async function ports(): Promise<{ INGEST_PORT: string; METRICS_PORT: string }> {
+  return { INGEST_PORT: String(await findFreePort()), METRICS_PORT: String(await findFreePort()) };
+}
+
+async function cli(port: number, ...args: string[]): Promise<string> {
+  const { stdout } = await run(findServerBinaries().cli, ["-h", "127.0.0.1", "-p", String(port), ...args]);
+  return stdout.trim();
+}
+
+function match(text: string, pattern: RegExp): string {
+  const found = pattern.exec(text)?.[1];
+  if (found === undefined) throw new Error(`${pattern} not in:\n${text}`);
+  return found;
+}
+
+describe("pnpm start", () => {
+  it("runs Valkey and ingest, submits a demo, takes the platform's PUBLISH, stops on Ctrl-C and keeps the data", async () => {
+    const dataDir = newDataDir();
+    const first = await ports();
+    const started = launch({ MONARCH_DATA_DIR: dataDir, ...first });
+    const banner = await started.printed(/Monarch is running/);
+    const valkeyPort = Number(match(banner, / -p (\d+) PUBLISH/));
+    const token = match(banner, /demo token +(\S+)/);
+    const demoId = match(banner, /demo migration +accepted as (\S+)/);
+    expect(banner).toContain(`data in ${join(dataDir, "valkey")}`);
+
+    const status = await fetch(`http://127.0.0.1:${first.INGEST_PORT}/v1/migrations/${demoId}`, {
+      headers: { authorization: `Bearer ${token}` },
+    });
+    expect(status.status).toBe(200);
+    expect(await status.json()).toMatchObject({ requestId: demoId, stage: "accepted" });
+
+    // The command the platform's README gives, against the server the banner names.
+    expect(await cli(valkeyPort, "PUBLISH", "channel_migrate_issue_tickets", PLATFORM_PAYLOAD)).toBe("1");
+    await until(async () => (await cli(valkeyPort, "XLEN", MIGRATIONS_STREAM)) === "2");
+
+    started.child.kill("SIGINT");
+    expect(await started.exited).toBe(0);
+    for (const port of [Number(first.INGEST_PORT), Number(first.METRICS_PORT), valkeyPort]) {
+      expect(await isPortFree(port)).toBe(true);
+    }
+
+    // A VALKEY_URL that does not answer: a local server again, on the data the first one kept.
+    const deadUrl = `redis://127.0.0.1:${await findFreePort()}`;
+    const again = launch({ MONARCH_DATA_DIR: dataDir, VALKEY_URL: deadUrl, ...(await ports()) });
+    const secondBanner = await again.printed(/Monarch is running/);
+    expect(secondBanner).toContain("VALKEY_URL does not answer");
+    expect(secondBanner).toContain(`accepted before, within the duplicate window, as ${demoId}`);
+    const secondPort = Number(match(secondBanner, / -p (\d+) PUBLISH/));
+    expect(await cli(secondPort, "XLEN", MIGRATIONS_STREAM)).toBe("2");
+    again.child.kill("SIGTERM");
+    expect(await again.exited).toBe(0);
+  });
+
+  it("uses the Valkey at VALKEY_URL when it answers, and leaves it running", async () => {
+    const valkey = await startValkey();
+    try {
+      const started = launch({ MONARCH_DATA_DIR: newDataDir(), VALKEY_URL: valkey.url, ...(await ports()) });
+      const banner = await started.printed(/Monarch is running/);
+      expect(banner).toContain(`${valkey.url} (VALKEY_URL)`);
+      expect(banner).toContain('-u "$VALKEY_URL" PUBLISH');
+      expect(await cli(valkey.port, "XLEN", MIGRATIONS_STREAM)).toBe("1");
+      started.child.kill("SIGINT");
+      expect(await started.exited).toBe(0);
+      expect(await cli(valkey.port, "PING")).toBe("PONG");
+    } finally {
+      await valkey.stop();
+    }
+  });
+
+  it("says which service could not start, and stops the local Valkey it started", async () => {
+    const taken = createServer();
+    const chosen = await ports();
+    await new Promise<void>((resolve) => taken.listen(Number(chosen.INGEST_PORT), "127.0.0.1", resolve));
+    try {
+      const started = launch({ MONARCH_DATA_DIR: newDataDir(), ...chosen });
+      const output = await started.printed(/pnpm start: /);
+      expect(output).toMatch(/pnpm start: ingest exited \(1\) before it was ready/);
+      // Ingest's own words on why, before that.
+      expect(output).toContain(`address already in use 127.0.0.1:${chosen.INGEST_PORT}`);
+      expect(await started.exited).toBe(1);
+      const valkeyPort = Number(match(output, /Valkey: redis:\/\/127\.0\.0\.1:(\d+)/));
+      for (const port of [valkeyPort, Number(chosen.METRICS_PORT)]) expect(await isPortFree(port)).toBe(true);
+    } finally {
+      taken.close();
+    }
+  });
+});

@@ -1,0 +1,216 @@
+// `pnpm start` (after the build): the whole system on this machine. Valkey from VALKEY_URL when it
+// answers, otherwise a local server keeping its data in .monarch/valkey; then every service in its
+// own process; then a demo migration. Ctrl-C stops the services first, then the local Valkey.
+import { spawn } from "node:child_process";
+import { randomBytes } from "node:crypto";
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
+import { signatureHeaders } from "@monarch/ingest";
+import { findServerBinaries, startValkey } from "@monarch/sandbox";
+import { closeClient, createClient } from "@monarch/valkey-client";
+
+const root = new URL("..", import.meta.url).pathname;
+/** What the person starting it set: Valkey, ingest's credentials and ports, where the data goes. */
+const given = process.env;
+const dataDir = given.MONARCH_DATA_DIR ?? join(root, ".monarch");
+const READY_TIMEOUT_MS = 30_000;
+/** Longer than a service's own stop (SHUTDOWN_TIMEOUT_MS, 10 s by default) takes at most. */
+const STOP_TIMEOUT_MS = 20_000;
+
+/** A request like the platform's, to a target of its own so that the platform's command is no duplicate. */
+const DEMO_PAYLOAD = {
+  source_repo: "nss-group-projects/cider-falls",
+  all_target_repositories: ["monarch-demo/team-1", "monarch-demo/team-2"],
+  notification_channel: "C06GHMZB3M3",
+};
+const PLATFORM_PAYLOAD =
+  '{ "source_repo": "nss-group-projects/cider-falls", "all_target_repositories": ["stevebrownlee/rare-test"], "notification_channel": "C06GHMZB3M3"}';
+
+class StartError extends Error {
+  name = "StartError";
+}
+
+/** VALKEY_URL when it answers, else a local server; refuses a server that answers but turns us away. */
+async function valkey() {
+  const url = given.VALKEY_URL;
+  if (url) {
+    const client = createClient(
+      { endpoint: { url }, name: "monarch-start" },
+      { lazyConnect: true, connectTimeout: 2_000, retryStrategy: () => null, maxRetriesPerRequest: 0 },
+    );
+    try {
+      await client.connect();
+      await client.ping();
+      return { url, description: `${url} (VALKEY_URL)`, stop: async () => {} };
+    } catch (error) {
+      const message = error instanceof Error ? error.message : String(error);
+      if (/NOAUTH|WRONGPASS|NOPERM/.test(message)) {
+        throw new StartError(
+          `VALKEY_URL answers but refuses its credentials (${message}): fix it, or unset it`,
+        );
+      }
+      console.log(`VALKEY_URL does not answer (${message}); starting a local server instead`);
+    } finally {
+      await closeClient(client);
+    }
+  }
+  const dir = join(dataDir, "valkey");
+  const server = await startValkey({ appendOnly: true, dataDir: dir, ownProcessGroup: true });
+  return {
+    url: server.url,
+    port: server.port,
+    description: `${server.url} (a local ${findServerBinaries().server}, data in ${dir})`,
+    stop: () => server.stop(),
+  };
+}
+
+/** The service's start script (`node <options> dist/main.js`), run with this Node. */
+function startCommand(serviceDir) {
+  const { scripts } = JSON.parse(readFileSync(join(serviceDir, "package.json"), "utf8"));
+  const [command, ...args] = scripts.start.split(/\s+/);
+  if (command !== "node")
+    throw new StartError(`${serviceDir}'s start script does not run node: ${scripts.start}`);
+  return args;
+}
+
+/** Starts a service in its own process group (Ctrl-C reaches only this process) and waits for /readyz. */
+async function startService(name, env) {
+  const dir = join(root, "services", name);
+  const child = spawn(process.execPath, startCommand(dir), {
+    cwd: dir,
+    env: { ...given, ...env },
+    stdio: "inherit",
+    detached: true,
+  });
+  const exited = new Promise((resolve) => child.once("exit", (code, signal) => resolve(code ?? signal)));
+  const deadline = Date.now() + READY_TIMEOUT_MS;
+  for (;;) {
+    const state = await Promise.race([
+      exited.then((how) => ({ exited: how })),
+      fetch(`http://127.0.0.1:${env.METRICS_PORT}/readyz`).then(
+        (answer) => ({ ready: answer.status === 200 }),
+        () => ({ ready: false }),
+      ),
+    ]);
+    if ("exited" in state) throw new StartError(`${name} exited (${state.exited}) before it was ready`);
+    if (state.ready) return { name, child, exited };
+    if (Date.now() > deadline) {
+      child.kill("SIGKILL");
+      throw new StartError(`${name} was not ready within ${READY_TIMEOUT_MS / 1000} s`);
+    }
+    await new Promise((resolve) => setTimeout(resolve, 200));
+  }
+}
+
+/** Ingest's variables: local by default, with a demo token when no credentials are set. */
+function ingestEnv(valkeyUrl) {
+  const token =
+    given.INGEST_API_TOKEN ?? (given.INGEST_HMAC_SECRET ? undefined : randomBytes(24).toString("hex"));
+  return {
+    env: {
+      VALKEY_URL: valkeyUrl,
+      INGEST_HOST: given.INGEST_HOST ?? "127.0.0.1",
+      INGEST_PORT: given.INGEST_PORT ?? "8080",
+      METRICS_PORT: given.METRICS_PORT ?? "9464",
+      ...(token === undefined ? {} : { INGEST_API_TOKEN: token }),
+    },
+    token,
+  };
+}
+
+/** Submits the demo request; answers with what ingest said. */
+async function submitDemo(origin, { token }) {
+  const body = JSON.stringify(DEMO_PAYLOAD);
+  const secret = given.INGEST_HMAC_SECRET;
+  const credentials =
+    token === undefined ? signatureHeaders(secret ?? "", body) : { authorization: `Bearer ${token}` };
+  const answer = await fetch(`${origin}/v1/migrations`, {
+    method: "POST",
+    headers: { "content-type": "application/json", ...credentials },
+    body,
+  });
+  const reply = await answer.json();
+  if (answer.status !== 202 && answer.status !== 200) {
+    throw new StartError(`the demo migration was refused (${answer.status}): ${reply.detail}`);
+  }
+  return reply;
+}
+
+/** What to print once everything runs: where each part is, and how to send a request. */
+function banner(store, ingest, demo) {
+  const origin = `http://127.0.0.1:${ingest.env.INGEST_PORT}`;
+  // A token of the operator's own is not printed; the demo one is made to be used.
+  const bearer = given.INGEST_API_TOKEN ? "$INGEST_API_TOKEN" : ingest.token;
+  const cli = findServerBinaries().cli.split("/").at(-1);
+  const server = store.port === undefined ? '-u "$VALKEY_URL"' : `-p ${store.port}`;
+  return [
+    "",
+    "Monarch is running; Ctrl-C stops it.",
+    `  Valkey          ${store.description}`,
+    `  ingest          POST ${origin}/v1/migrations, OpenAPI at ${origin}/openapi.json, metrics at http://127.0.0.1:${ingest.env.METRICS_PORT}/metrics`,
+    ...(bearer === ingest.token && bearer !== undefined ? [`  demo token      ${bearer}`] : []),
+    `  demo migration  ${demo.duplicate ? "accepted before, within the duplicate window," : "accepted"} as ${demo.requestId}`,
+    bearer === undefined
+      ? `                  its status (signed, or with a token): GET ${origin}${demo.statusUrl}`
+      : `                  its status: curl -H "authorization: Bearer ${bearer}" ${origin}${demo.statusUrl}`,
+    "  a request as the platform sends it today:",
+    `                  ${cli} ${server} PUBLISH channel_migrate_issue_tickets '${PLATFORM_PAYLOAD}'`,
+    "",
+  ].join("\n");
+}
+
+async function main() {
+  const store = await valkey();
+  console.log(`Valkey: ${store.description}`);
+  /** @type {Array<{ name: string, child: import("node:child_process").ChildProcess, exited: Promise<unknown> }>} */
+  const services = [];
+  let stopping;
+  const stop = (exitCode) => {
+    stopping ??= (async () => {
+      // Services first, so that they finish what they accepted while Valkey is still there.
+      for (const { name, child, exited } of [...services].reverse()) {
+        child.kill("SIGTERM");
+        const timer = setTimeout(() => {
+          console.log(`${name} did not stop within ${STOP_TIMEOUT_MS / 1000} s; killed`);
+          child.kill("SIGKILL");
+        }, STOP_TIMEOUT_MS);
+        await exited;
+        clearTimeout(timer);
+      }
+      await store.stop();
+      process.exit(exitCode);
+    })();
+    return stopping;
+  };
+  for (const signal of ["SIGINT", "SIGTERM", "SIGHUP"]) process.on(signal, () => void stop(0));
+  // However this process ends, it leaves no service running.
+  process.on("exit", () => {
+    for (const { child } of services) child.kill("SIGKILL");
+  });
+
+  try {
+    const ingest = ingestEnv(store.url);
+    services.push(await startService("ingest", ingest.env));
+    for (const { name, exited } of services) {
+      void exited.then((how) => {
+        if (stopping) return;
+        console.log(`${name} exited (${how}); stopping the rest`);
+        void stop(1);
+      });
+    }
+    const demo = await submitDemo(`http://127.0.0.1:${ingest.env.INGEST_PORT}`, ingest);
+    console.log(banner(store, ingest, demo));
+  } catch (error) {
+    report(error);
+    await stop(1);
+  }
+}
+
+function report(error) {
+  console.error(error instanceof StartError ? `pnpm start: ${error.message}` : error);
+}
+
+main().catch((error) => {
+  report(error);
+  process.exit(1);
+});
