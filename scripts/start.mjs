@@ -38,12 +38,17 @@ async function valkey() {
       { endpoint: { url }, name: "monarch-start" },
       { lazyConnect: true, connectTimeout: 2_000, retryStrategy: () => null, maxRetriesPerRequest: 0 },
     );
+    // A refused AUTH comes as an error event; the connection's own failure then only says it closed.
+    let refusal;
+    client.on("error", (error) => {
+      refusal ??= /NOAUTH|WRONGPASS|NOPERM/.test(error.message) ? error : undefined;
+    });
     try {
       await client.connect();
       await client.ping();
-      return { url, description: `${url} (VALKEY_URL)`, stop: async () => {} };
+      return { url, description: `${withoutPassword(url)} (VALKEY_URL)`, stop: async () => {} };
     } catch (error) {
-      const message = error instanceof Error ? error.message : String(error);
+      const message = (refusal ?? error).message;
       if (/NOAUTH|WRONGPASS|NOPERM/.test(message)) {
         throw new StartError(
           `VALKEY_URL answers but refuses its credentials (${message}): fix it, or unset it`,
@@ -62,6 +67,14 @@ async function valkey() {
     description: `${server.url} (a local ${findServerBinaries().server}, data in ${dir})`,
     stop: () => server.stop(),
   };
+}
+
+/** The URL as it may be printed: a password in it is masked. */
+function withoutPassword(url) {
+  const parsed = URL.canParse(url) ? new URL(url) : undefined;
+  if (!parsed?.password) return url;
+  parsed.password = "***";
+  return parsed.href;
 }
 
 /** The service's start script (`node <options> dist/main.js`), run with this Node. */

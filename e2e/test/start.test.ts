@@ -136,17 +136,32 @@ describe("pnpm start", () => {
     expect(await again.exited).toBe(0);
   });
 
-  it("uses the Valkey at VALKEY_URL when it answers, and leaves it running", async () => {
-    const valkey = await startValkey();
+  it("uses the Valkey at VALKEY_URL when it answers, never prints its password, and leaves it running", async () => {
+    const password = "start-test-password";
+    const valkey = await startValkey({ args: ["--requirepass", password] });
+    const url = `redis://:${password}@127.0.0.1:${valkey.port}`;
     try {
-      const started = launch({ MONARCH_DATA_DIR: newDataDir(), VALKEY_URL: valkey.url, ...(await ports()) });
+      const started = launch({ MONARCH_DATA_DIR: newDataDir(), VALKEY_URL: url, ...(await ports()) });
       const banner = await started.printed(/Monarch is running/);
-      expect(banner).toContain(`${valkey.url} (VALKEY_URL)`);
+      expect(banner).toContain(`redis://:***@127.0.0.1:${valkey.port} (VALKEY_URL)`);
       expect(banner).toContain('-u "$VALKEY_URL" PUBLISH');
-      expect(await cli(valkey.port, "XLEN", MIGRATIONS_STREAM)).toBe("1");
+      expect(banner).not.toContain(password);
+      expect(await cli(valkey.port, "-a", password, "--no-auth-warning", "XLEN", MIGRATIONS_STREAM)).toBe(
+        "1",
+      );
       started.child.kill("SIGINT");
       expect(await started.exited).toBe(0);
-      expect(await cli(valkey.port, "PING")).toBe("PONG");
+      expect(await cli(valkey.port, "-a", password, "--no-auth-warning", "PING")).toBe("PONG");
+
+      // A server that answers but refuses the credentials is an error to fix, not one to replace.
+      const refused = launch({
+        MONARCH_DATA_DIR: newDataDir(),
+        VALKEY_URL: `redis://:wrong-password@127.0.0.1:${valkey.port}`,
+        ...(await ports()),
+      });
+      const output = await refused.printed(/pnpm start: /);
+      expect(output).toMatch(/pnpm start: VALKEY_URL answers but refuses its credentials \(WRONGPASS/);
+      expect(await refused.exited).toBe(1);
     } finally {
       await valkey.stop();
     }
