@@ -15,7 +15,7 @@ const given = process.env;
 const dataDir = given.MONARCH_DATA_DIR ?? join(root, ".monarch");
 const READY_TIMEOUT_MS = 30_000;
 /** Longer than a service's own stop (SHUTDOWN_TIMEOUT_MS, 10 s by default) takes at most. */
-const STOP_TIMEOUT_MS = 20_000;
+const STOP_TIMEOUT_MS = Math.max(20_000, Number(given.SHUTDOWN_TIMEOUT_MS ?? 0) + 5_000);
 
 /** A request like the platform's, to a target of its own so that the platform's command is no duplicate. */
 const DEMO_PAYLOAD = {
@@ -69,11 +69,12 @@ async function valkey() {
   };
 }
 
-/** The URL as it may be printed: a password in it is masked. */
+/** The URL as it may be printed: without its password, or not at all when it cannot be read. */
 function withoutPassword(url) {
-  const parsed = URL.canParse(url) ? new URL(url) : undefined;
-  if (!parsed?.password) return url;
-  parsed.password = "***";
+  if (!URL.canParse(url)) return "(a URL that cannot be parsed)";
+  const parsed = new URL(url);
+  if (parsed.password) parsed.password = "***";
+  if (parsed.searchParams.has("password")) parsed.searchParams.set("password", "***");
   return parsed.href;
 }
 
@@ -86,8 +87,11 @@ function startCommand(serviceDir) {
   return args;
 }
 
-/** Starts a service in its own process group (Ctrl-C reaches only this process) and waits for /readyz. */
-async function startService(name, env) {
+/**
+ * Starts a service in its own process group (Ctrl-C reaches only this process), adds it to `running`
+ * at once (so that a stop meanwhile stops it too), and waits for its /readyz.
+ */
+async function startService(name, env, running) {
   const dir = join(root, "services", name);
   const child = spawn(process.execPath, startCommand(dir), {
     cwd: dir,
@@ -96,17 +100,18 @@ async function startService(name, env) {
     detached: true,
   });
   const exited = new Promise((resolve) => child.once("exit", (code, signal) => resolve(code ?? signal)));
+  running.push({ name, child, exited });
   const deadline = Date.now() + READY_TIMEOUT_MS;
   for (;;) {
     const state = await Promise.race([
       exited.then((how) => ({ exited: how })),
-      fetch(`http://127.0.0.1:${env.METRICS_PORT}/readyz`).then(
+      fetch(`http://127.0.0.1:${env.METRICS_PORT}/readyz`, { signal: AbortSignal.timeout(2_000) }).then(
         (answer) => ({ ready: answer.status === 200 }),
         () => ({ ready: false }),
       ),
     ]);
     if ("exited" in state) throw new StartError(`${name} exited (${state.exited}) before it was ready`);
-    if (state.ready) return { name, child, exited };
+    if (state.ready) return;
     if (Date.now() > deadline) {
       child.kill("SIGKILL");
       throw new StartError(`${name} was not ready within ${READY_TIMEOUT_MS / 1000} s`);
@@ -173,10 +178,10 @@ function banner(store, ingest, demo) {
 }
 
 async function main() {
-  const store = await valkey();
-  console.log(`Valkey: ${store.description}`);
   /** @type {Array<{ name: string, child: import("node:child_process").ChildProcess, exited: Promise<unknown> }>} */
   const services = [];
+  /** @type {Awaited<ReturnType<typeof valkey>> | undefined} */
+  let store;
   let stopping;
   const stop = (exitCode) => {
     stopping ??= (async () => {
@@ -190,20 +195,33 @@ async function main() {
         await exited;
         clearTimeout(timer);
       }
-      await store.stop();
+      // A local server still starting is destroyed at the exit, its data kept.
+      await store?.stop();
       process.exit(exitCode);
     })();
     return stopping;
   };
-  for (const signal of ["SIGINT", "SIGTERM", "SIGHUP"]) process.on(signal, () => void stop(0));
+  for (const signal of ["SIGINT", "SIGTERM", "SIGHUP"]) {
+    process.on(signal, () => {
+      if (!stopping) {
+        void stop(0);
+        return;
+      }
+      // Asked twice: no more waiting. The exit kills what is left.
+      console.log("stopping at once");
+      process.exit(130);
+    });
+  }
   // However this process ends, it leaves no service running.
   process.on("exit", () => {
     for (const { child } of services) child.kill("SIGKILL");
   });
 
   try {
+    store = await valkey();
+    console.log(`Valkey: ${store.description}`);
     const ingest = ingestEnv(store.url);
-    services.push(await startService("ingest", ingest.env));
+    await startService("ingest", ingest.env, services);
     for (const { name, exited } of services) {
       void exited.then((how) => {
         if (stopping) return;

@@ -25,11 +25,21 @@ interface Launched {
 const running = new Set<ChildProcess>();
 const dataDirs: string[] = [];
 
-afterEach(() => {
-  for (const child of running) child.kill("SIGKILL");
+// A launcher a failed test left running is stopped as a person would, so that it stops its servers,
+// and only then is its data deleted.
+afterEach(async () => {
+  await Promise.all(
+    [...running].map(async (child) => {
+      const exited = new Promise((resolve) => child.once("exit", resolve));
+      child.kill("SIGTERM");
+      const killer = setTimeout(() => child.kill("SIGKILL"), 30_000);
+      await exited;
+      clearTimeout(killer);
+    }),
+  );
   running.clear();
   for (const dir of dataDirs.splice(0)) rmSync(dir, { recursive: true, force: true });
-});
+}, 60_000);
 
 function newDataDir(): string {
   const dir = mkdtempSync(join(tmpdir(), "monarch-start-test-"));
@@ -83,7 +93,10 @@ function launch(env: Record<string, string>): Launched {
 }
 
 async function ports(): Promise<{ INGEST_PORT: string; METRICS_PORT: string }> {
-  return { INGEST_PORT: String(await findFreePort()), METRICS_PORT: String(await findFreePort()) };
+  const ingest = await findFreePort();
+  let metrics = await findFreePort();
+  while (metrics === ingest) metrics = await findFreePort();
+  return { INGEST_PORT: String(ingest), METRICS_PORT: String(metrics) };
 }
 
 async function cli(port: number, ...args: string[]): Promise<string> {
@@ -134,7 +147,7 @@ describe("pnpm start", () => {
     expect(await cli(secondPort, "XLEN", MIGRATIONS_STREAM)).toBe("2");
     again.child.kill("SIGTERM");
     expect(await again.exited).toBe(0);
-  });
+  }, 180_000);
 
   it("uses the Valkey at VALKEY_URL when it answers, never prints its password, and leaves it running", async () => {
     const password = "start-test-password";
@@ -165,7 +178,7 @@ describe("pnpm start", () => {
     } finally {
       await valkey.stop();
     }
-  });
+  }, 120_000);
 
   it("says which service could not start, and stops the local Valkey it started", async () => {
     const taken = createServer();

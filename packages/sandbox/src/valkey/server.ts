@@ -83,9 +83,10 @@ export class ValkeyServer {
         ownProcessGroup: options.ownProcessGroup ?? false,
         ownsDataDir: dataDir === undefined,
       });
+      // Known before it is ready, so that an exit or a signal meanwhile does not leave it running.
+      live.add(server);
       try {
         await server.launch();
-        live.add(server);
         return server;
       } catch (error) {
         lastError = error;
