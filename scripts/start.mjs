@@ -6,7 +6,7 @@ import { randomBytes } from "node:crypto";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { signatureHeaders } from "@monarch/ingest";
-import { findServerBinaries, startValkey } from "@monarch/sandbox";
+import { findServerBinaries, ServerBinaryNotFoundError, startValkey } from "@monarch/sandbox";
 import { closeClient, createClient } from "@monarch/valkey-client";
 
 const root = new URL("..", import.meta.url).pathname;
@@ -237,8 +237,10 @@ async function main() {
   }
 }
 
+/** What went wrong, in a line for the errors that say it themselves, with the stack for any other. */
 function report(error) {
-  console.error(error instanceof StartError ? `pnpm start: ${error.message}` : error);
+  const explained = error instanceof StartError || error instanceof ServerBinaryNotFoundError;
+  console.error(explained ? `pnpm start: ${error.message}` : error);
 }
 
 main().catch((error) => {

@@ -180,6 +180,15 @@ describe("pnpm start", () => {
     }
   }, 120_000);
 
+  it("says what to install when no Valkey server is on PATH and VALKEY_URL is not set", async () => {
+    const started = launch({ MONARCH_DATA_DIR: newDataDir(), PATH: newDataDir(), ...(await ports()) });
+    const output = await started.printed(/pnpm start: /);
+    expect(output).toMatch(
+      /pnpm start: neither valkey-server nor redis-server .*`apt-get install redis-server/,
+    );
+    expect(await started.exited).toBe(1);
+  });
+
   it("says which service could not start, and stops the local Valkey it started", async () => {
     const taken = createServer();
     const chosen = await ports();
