@@ -12,6 +12,7 @@ import {
   requestFingerprint,
   SCHEMA_VERSION,
 } from "@monarch/contracts";
+import { timeout } from "@monarch/resilience";
 import {
   DATA_FIELD,
   LuaScript,
@@ -33,6 +34,10 @@ redis.call("XADD", KEYS[1], "MAXLEN", "~", ARGV[1], "*", unpack(ARGV, 3))
 if #KEYS == 2 then redis.call("SET", KEYS[2], "1", "PX", ARGV[2]) end
 return 1
 `);
+
+/** How long a read may wait for Valkey's answer; a key is read in well under a millisecond. */
+const READ_TIMEOUT_MS = 2_000;
+const readTimeout = timeout(READ_TIMEOUT_MS);
 
 /** A request's records could not be read, because Valkey is away or failed; a retry may succeed. */
 export class RecordsUnavailableError extends Error {
@@ -177,13 +182,17 @@ export class RequestLedger {
     return this.read(() => this.client.getBuffer(migrationRecordKeys.payload(requestId)));
   }
 
-  /** Reads at once, or fails at once while Valkey is away (a command would wait for its return). */
+  /**
+   * Reads at once, or fails at once while Valkey is away (a command would wait for its return), and
+   * within READ_TIMEOUT_MS when the connection drops with the command on it (the client would send it
+   * again after the reconnection, however long that takes).
+   */
   private async read<T>(command: () => Promise<T>): Promise<T> {
     if (this.client.status !== "ready") {
       throw new RecordsUnavailableError(`Valkey is not connected (${this.client.status})`);
     }
     try {
-      return await command();
+      return await readTimeout.execute(command);
     } catch (error) {
       throw new RecordsUnavailableError(`Valkey did not answer: ${String(error)}`, { cause: error });
     }

@@ -122,6 +122,20 @@ describe("durability", () => {
     );
   });
 
+  it("answers GET with 503 when Valkey holds the read past its timeout, rather than waiting for it", async () => {
+    const ingest = await startIngest(valkey.server().url);
+    const requestId = requestIdOf(await postMigration(ingest.url, payloadFor("read-while-valkey-stalls")));
+    // Connected but silent, as with a connection that dropped under a command: the client would send
+    // it again after reconnecting, and the caller would wait all that time. Paused for longer than the
+    // 2 s a read may take (the pause holds every client, so it is left to end by itself).
+    await valkey.client().call("CLIENT", "PAUSE", "5000", "ALL");
+    const stalled = await fetch(`${ingest.url}/v1/migrations/${requestId}`, {
+      headers: { authorization: `Bearer ${API_TOKEN}` },
+    });
+    expect(stalled.status).toBe(503);
+    expect(await stalled.json()).toMatchObject({ title: "Records unavailable" });
+  });
+
   it("keeps the raw payload exactly as posted for REQUEST_RETENTION_DAYS", async () => {
     const ingest = await startIngest(valkey.server().url, { REQUEST_RETENTION_DAYS: "3" });
     // Laid out and annotated as no serialiser would redo it: only the bytes as sent can match.
