@@ -3,7 +3,7 @@
 // own process; then a demo migration. Ctrl-C stops the services first, then the local Valkey.
 import { spawn } from "node:child_process";
 import { randomBytes } from "node:crypto";
-import { readFileSync } from "node:fs";
+import { mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { signatureHeaders } from "@monarch/ingest";
 import { findServerBinaries, ServerBinaryNotFoundError, startValkey } from "@monarch/sandbox";
@@ -46,7 +46,12 @@ async function valkey() {
     try {
       await client.connect();
       await client.ping();
-      return { url, description: `${withoutPassword(url)} (VALKEY_URL)`, stop: async () => {} };
+      return {
+        url,
+        description: `${withoutPassword(url)} (VALKEY_URL)`,
+        claim: { addProcess: () => {} },
+        stop: async () => {},
+      };
     } catch (error) {
       const message = (refusal ?? error).message;
       if (/NOAUTH|WRONGPASS|NOPERM/.test(message)) {
@@ -59,14 +64,69 @@ async function valkey() {
       await closeClient(client);
     }
   }
+  const claim = claimDataDir();
   const dir = join(dataDir, "valkey");
   const server = await startValkey({ appendOnly: true, dataDir: dir, ownProcessGroup: true });
+  claim.addProcess(server.pid);
   return {
     url: server.url,
     port: server.port,
     description: `${server.url} (a local ${findServerBinaries().server}, data in ${dir})`,
+    claim,
     stop: () => server.stop(),
   };
+}
+
+/**
+ * Claims the data directory for this run, since two servers on one append-only file would corrupt
+ * it. The claim names this process, its server and its services; one whose processes are all gone (a
+ * run that was killed) is taken over. It is given up when this process exits.
+ */
+function claimDataDir() {
+  mkdirSync(dataDir, { recursive: true });
+  const file = join(dataDir, "pnpm-start.json");
+  const pids = [process.pid];
+  for (let attempt = 0; ; attempt++) {
+    try {
+      writeFileSync(file, JSON.stringify({ pids }), { flag: "wx" });
+      break;
+    } catch (error) {
+      if (error.code !== "EEXIST" || attempt > 0) throw error;
+      const alive = claimedBy(file).filter(isRunning);
+      if (alive.length > 0) {
+        throw new StartError(
+          `another pnpm start is using ${dataDir} (process ${alive.join(" and ")}): stop it, or set MONARCH_DATA_DIR to another directory`,
+        );
+      }
+      rmSync(file, { force: true });
+    }
+  }
+  process.on("exit", () => rmSync(file, { force: true }));
+  return {
+    addProcess: (pid) => {
+      if (pid !== undefined) pids.push(pid);
+      writeFileSync(file, JSON.stringify({ pids }));
+    },
+  };
+}
+
+function claimedBy(file) {
+  try {
+    const { pids } = JSON.parse(readFileSync(file, "utf8"));
+    return Array.isArray(pids) ? pids.filter(Number.isInteger) : [];
+  } catch {
+    // A claim cut short by a crash claims nothing.
+    return [];
+  }
+}
+
+function isRunning(pid) {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return error.code === "EPERM";
+  }
 }
 
 /** The URL as it may be printed: without its password, or not at all when it cannot be read. */
@@ -89,9 +149,10 @@ function startCommand(serviceDir) {
 
 /**
  * Starts a service in its own process group (Ctrl-C reaches only this process), adds it to `running`
- * at once (so that a stop meanwhile stops it too), and waits for its /readyz.
+ * and the data directory's claim at once (so that a stop meanwhile stops it too), and waits for its
+ * /readyz.
  */
-async function startService(name, env, running) {
+async function startService(name, env, running, claim) {
   const dir = join(root, "services", name);
   const child = spawn(process.execPath, startCommand(dir), {
     cwd: dir,
@@ -101,6 +162,7 @@ async function startService(name, env, running) {
   });
   const exited = new Promise((resolve) => child.once("exit", (code, signal) => resolve(code ?? signal)));
   running.push({ name, child, exited });
+  claim.addProcess(child.pid);
   const deadline = Date.now() + READY_TIMEOUT_MS;
   for (;;) {
     const state = await Promise.race([
@@ -221,7 +283,7 @@ async function main() {
     store = await valkey();
     console.log(`Valkey: ${store.description}`);
     const ingest = ingestEnv(store.url);
-    await startService("ingest", ingest.env, services);
+    await startService("ingest", ingest.env, services, store.claim);
     for (const { name, exited } of services) {
       void exited.then((how) => {
         if (stopping) return;

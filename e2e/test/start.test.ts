@@ -180,6 +180,48 @@ describe("pnpm start", () => {
     }
   }, 120_000);
 
+  it("refuses a data directory another run uses, even one killed with its server left running", async () => {
+    const dataDir = newDataDir();
+    const first = launch({ MONARCH_DATA_DIR: dataDir, ...(await ports()) });
+    const valkeyPort = Number(match(await first.printed(/Monarch is running/), / -p (\d+) PUBLISH/));
+
+    const second = launch({ MONARCH_DATA_DIR: dataDir, ...(await ports()) });
+    const refusal = await second.printed(/pnpm start: /);
+    expect(refusal).toContain(
+      `pnpm start: another pnpm start is using ${dataDir} (process ${first.child.pid} and `,
+    );
+    expect(await second.exited).toBe(1);
+    expect(await cli(valkeyPort, "XLEN", MIGRATIONS_STREAM)).toBe("1");
+
+    // Killed outright, the run leaves its server (and ingest) behind, still writing to the directory.
+    first.child.kill("SIGKILL");
+    await first.exited;
+    const third = launch({ MONARCH_DATA_DIR: dataDir, ...(await ports()) });
+    const orphans = match(await third.printed(/pnpm start: /), /\(process (\d+(?: and \d+)*)\)/)
+      .split(" and ")
+      .map(Number);
+    expect(await third.exited).toBe(1);
+    expect(orphans).not.toContain(first.child.pid);
+    for (const pid of orphans) process.kill(pid, "SIGTERM");
+    const gone = (pid: number) => {
+      try {
+        process.kill(pid, 0);
+        return false;
+      } catch {
+        return true;
+      }
+    };
+    await until(() => orphans.every(gone));
+
+    // Once they are gone, the next run takes the directory over, data and all.
+    const fourth = launch({ MONARCH_DATA_DIR: dataDir, ...(await ports()) });
+    expect(await fourth.printed(/Monarch is running/)).toContain(
+      "accepted before, within the duplicate window",
+    );
+    fourth.child.kill("SIGINT");
+    expect(await fourth.exited).toBe(0);
+  }, 180_000);
+
   it("says what to install when no Valkey server is on PATH and VALKEY_URL is not set", async () => {
     const started = launch({ MONARCH_DATA_DIR: newDataDir(), PATH: newDataDir(), ...(await ports()) });
     const output = await started.printed(/pnpm start: /);

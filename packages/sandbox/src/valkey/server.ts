@@ -104,6 +104,11 @@ export class ValkeyServer {
     return this.child !== undefined;
   }
 
+  /** The server's process id while it runs. */
+  get pid(): number | undefined {
+    return this.child?.pid;
+  }
+
   /** Stops the server gracefully and starts it again on the same port and data. */
   async restart(): Promise<void> {
     await this.shutdown("SIGTERM");
