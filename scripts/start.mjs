@@ -26,6 +26,9 @@ const DEMO_PAYLOAD = {
 const PLATFORM_PAYLOAD =
   '{ "source_repo": "nss-group-projects/cider-falls", "all_target_repositories": ["stevebrownlee/rare-test"], "notification_channel": "C06GHMZB3M3"}';
 
+/** What a server says when it turns the URL's credentials away. */
+const REFUSED_CREDENTIALS = /NOAUTH|WRONGPASS|NOPERM/;
+
 class StartError extends Error {
   name = "StartError";
 }
@@ -41,7 +44,7 @@ async function valkey() {
     // A refused AUTH comes as an error event; the connection's own failure then only says it closed.
     let refusal;
     client.on("error", (error) => {
-      refusal ??= /NOAUTH|WRONGPASS|NOPERM/.test(error.message) ? error : undefined;
+      refusal ??= REFUSED_CREDENTIALS.test(error.message) ? error : undefined;
     });
     try {
       await client.connect();
@@ -54,7 +57,7 @@ async function valkey() {
       };
     } catch (error) {
       const message = (refusal ?? error).message;
-      if (/NOAUTH|WRONGPASS|NOPERM/.test(message)) {
+      if (REFUSED_CREDENTIALS.test(message)) {
         throw new StartError(
           `VALKEY_URL answers but refuses its credentials (${message}): fix it, or unset it`,
         );
