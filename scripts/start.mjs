@@ -3,15 +3,19 @@
 // own process; then a demo migration. Ctrl-C stops the services first, then the local Valkey.
 import { spawn } from "node:child_process";
 import { randomBytes } from "node:crypto";
-import { mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
+import { parseEnv } from "node:util";
 import { signatureHeaders } from "@monarch/ingest";
 import { findServerBinaries, ServerBinaryNotFoundError, startValkey } from "@monarch/sandbox";
 import { closeClient, createClient } from "@monarch/valkey-client";
 
 const root = new URL("..", import.meta.url).pathname;
-/** What the person starting it set: Valkey, ingest's credentials and ports, where the data goes. */
-const given = process.env;
+/**
+ * What the person starting it set (Valkey, ingest's credentials and ports, where the data goes): in
+ * `.env` where it is run, as every service reads it, and in the environment, which wins.
+ */
+const given = { ...readEnvFile(join(process.cwd(), ".env")), ...process.env };
 const dataDir = given.MONARCH_DATA_DIR ?? join(root, ".monarch");
 const READY_TIMEOUT_MS = 30_000;
 /** Longer than a service's own stop (SHUTDOWN_TIMEOUT_MS, 10 s by default) takes at most. */
@@ -28,6 +32,10 @@ const PLATFORM_PAYLOAD =
 
 /** What a server says when it turns the URL's credentials away. */
 const REFUSED_CREDENTIALS = /NOAUTH|WRONGPASS|NOPERM/;
+
+function readEnvFile(path) {
+  return existsSync(path) ? parseEnv(readFileSync(path, "utf8")) : {};
+}
 
 class StartError extends Error {
   name = "StartError";
@@ -223,7 +231,7 @@ async function submitDemo(origin, { token }) {
 function banner(store, ingest, demo) {
   const origin = `http://127.0.0.1:${ingest.env.INGEST_PORT}`;
   // A token of the operator's own is not printed; the demo one is made to be used.
-  const bearer = given.INGEST_API_TOKEN ? "$INGEST_API_TOKEN" : ingest.token;
+  const bearer = given.INGEST_API_TOKEN ? "<INGEST_API_TOKEN>" : ingest.token;
   const cli = findServerBinaries().cli.split("/").at(-1);
   const server = store.port === undefined ? '-u "$VALKEY_URL"' : `-p ${store.port}`;
   return [

@@ -1,5 +1,5 @@
 import { type ChildProcess, execFile, spawn } from "node:child_process";
-import { mkdtempSync, rmSync } from "node:fs";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -48,7 +48,7 @@ function newDataDir(): string {
 }
 
 /** `pnpm start` after the build, with its own ports and data directory and no credentials given. */
-function launch(env: Record<string, string>): Launched {
+function launch(env: Record<string, string>, cwd?: string): Launched {
   const inherited = { ...process.env };
   for (const name of [
     "VALKEY_URL",
@@ -62,6 +62,7 @@ function launch(env: Record<string, string>): Launched {
   const child = spawn(process.execPath, [launcher], {
     env: { ...inherited, LOG_LEVEL: "warn", ...env },
     stdio: ["ignore", "pipe", "pipe"],
+    ...(cwd === undefined ? {} : { cwd }),
   });
   running.add(child);
   let output = "";
@@ -221,6 +222,29 @@ describe("pnpm start", () => {
     fourth.child.kill("SIGINT");
     expect(await fourth.exited).toBe(0);
   }, 180_000);
+
+  it("takes its settings from .env where it is run, the environment winning, and keeps a token given there", async () => {
+    const chosen = await ports();
+    const token = "a-token-of-the-operators-own-32-chars-or-more";
+    const workDir = newDataDir();
+    writeFileSync(
+      join(workDir, ".env"),
+      `INGEST_PORT=${chosen.INGEST_PORT}\nMETRICS_PORT=1\nINGEST_API_TOKEN=${token}\n`,
+    );
+    const started = launch({ MONARCH_DATA_DIR: newDataDir(), METRICS_PORT: chosen.METRICS_PORT }, workDir);
+    const banner = await started.printed(/Monarch is running/);
+    expect(banner).toContain(`POST http://127.0.0.1:${chosen.INGEST_PORT}/v1/migrations`);
+    expect(banner).toContain(`metrics at http://127.0.0.1:${chosen.METRICS_PORT}/metrics`);
+    expect(banner).not.toContain(token);
+    expect(banner).not.toContain("demo token");
+    const demoId = match(banner, /demo migration +accepted as (\S+)/);
+    const status = await fetch(`http://127.0.0.1:${chosen.INGEST_PORT}/v1/migrations/${demoId}`, {
+      headers: { authorization: `Bearer ${token}` },
+    });
+    expect(status.status).toBe(200);
+    started.child.kill("SIGINT");
+    expect(await started.exited).toBe(0);
+  });
 
   it("says what to install when no Valkey server is on PATH and VALKEY_URL is not set", async () => {
     const started = launch({ MONARCH_DATA_DIR: newDataDir(), PATH: newDataDir(), ...(await ports()) });
