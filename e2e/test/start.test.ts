@@ -212,7 +212,8 @@ describe("pnpm start", () => {
         return true;
       }
     };
-    await until(() => orphans.every(gone));
+    // Ingest may spend its whole SHUTDOWN_TIMEOUT_MS (10 s) on a Valkey that is stopping too.
+    await until(() => orphans.every(gone), 40_000);
 
     // Once they are gone, the next run takes the directory over, data and all.
     const fourth = launch({ MONARCH_DATA_DIR: dataDir, ...(await ports()) });
