@@ -1,3 +1,4 @@
+import { TimeoutError, timeout } from "@monarch/resilience";
 import { LuaScript, type ValkeyClient } from "@monarch/valkey-client";
 
 /**
@@ -91,6 +92,7 @@ const MAX_BATCH = 64;
 
 /** How long an admission waits for Valkey's answer before the caller is told it is not confirmed. */
 const ANSWER_TIMEOUT_MS = 5_000;
+const answerTimeout = timeout(ANSWER_TIMEOUT_MS);
 
 /**
  * Valkey did not confirm an admission: it is not connected (nothing was sent), did not answer in time
@@ -161,29 +163,21 @@ export class AdmissionBatcher {
       }
       args.push(...entry);
     }
-    let timer: NodeJS.Timeout | undefined;
-    const timedOut = new Promise<never>((_, reject) => {
-      timer = setTimeout(
-        () => reject(new AdmissionUnconfirmedError(`Valkey did not answer within ${ANSWER_TIMEOUT_MS} ms`)),
-        ANSWER_TIMEOUT_MS,
-      );
-    });
     try {
-      const replies = (await Promise.race([
+      const replies = (await answerTimeout.execute(() =>
         admitBatchScript.run(this.client, keys, args),
-        timedOut,
-      ])) as string[];
+      )) as string[];
       batch.forEach((pending, index) => {
         pending.resolve([replies[2 * index] as string, replies[2 * index + 1] as string]);
       });
     } catch (error) {
       const unconfirmed =
-        error instanceof AdmissionUnconfirmedError
-          ? error
+        error instanceof TimeoutError
+          ? new AdmissionUnconfirmedError(`Valkey did not answer within ${ANSWER_TIMEOUT_MS} ms`, {
+              cause: error,
+            })
           : new AdmissionUnconfirmedError(`Valkey refused the admission: ${String(error)}`, { cause: error });
       for (const pending of batch) pending.reject(unconfirmed);
-    } finally {
-      clearTimeout(timer);
     }
   }
 }

@@ -122,18 +122,33 @@ describe("durability", () => {
     );
   });
 
-  it("answers GET with 503 when Valkey holds the read past its timeout, rather than waiting for it", async () => {
+  it("answers 503 when Valkey holds a read or an admission past its timeout, and stores the resent request once", async () => {
     const ingest = await startIngest(valkey.server().url);
     const requestId = requestIdOf(await postMigration(ingest.url, payloadFor("read-while-valkey-stalls")));
+    const body = payloadFor("admitted-while-valkey-stalls");
     // Connected but silent, as with a connection that dropped under a command: the client would send
-    // it again after reconnecting, and the caller would wait all that time. Paused for longer than the
-    // 2 s a read may take (the pause holds every client, so it is left to end by itself).
-    await valkey.client().call("CLIENT", "PAUSE", "5000", "ALL");
-    const stalled = await fetch(`${ingest.url}/v1/migrations/${requestId}`, {
-      headers: { authorization: `Bearer ${API_TOKEN}` },
+    // it again after reconnecting, and the caller would wait all that time. Paused for longer than a
+    // read (2 s) and an admission (5 s) may wait; the pause holds every client, so it ends by itself.
+    await valkey.client().call("CLIENT", "PAUSE", "7000", "ALL");
+    const [read, admission] = await Promise.all([
+      fetch(`${ingest.url}/v1/migrations/${requestId}`, {
+        headers: { authorization: `Bearer ${API_TOKEN}` },
+      }),
+      postMigration(ingest.url, body),
+    ]);
+    expect(read.status).toBe(503);
+    expect(await read.json()).toMatchObject({ title: "Records unavailable" });
+    expect(admission.status).toBe(503);
+    expect(await admission.json()).toMatchObject({
+      title: "Not confirmed",
+      detail: expect.stringContaining("could not be confirmed as stored"),
     });
-    expect(stalled.status).toBe(503);
-    expect(await stalled.json()).toMatchObject({ title: "Records unavailable" });
+    // Stored once the pause ends after all, then found by the duplicate window when sent again.
+    expect((await postMigration(ingest.url, body)).status).toBeLessThan(300);
+    const stored = (await requests()).filter(
+      (request) => request.request.targets[0]?.name === "admitted-while-valkey-stalls",
+    );
+    expect(stored).toHaveLength(1);
   });
 
   it("keeps the raw payload exactly as posted for REQUEST_RETENTION_DAYS", async () => {
