@@ -247,6 +247,22 @@ describe("pnpm start", () => {
     expect(await started.exited).toBe(0);
   });
 
+  it("signs the demo with INGEST_HMAC_SECRET when that is the only credential, and makes up no token", async () => {
+    const secret = "a-signing-secret-of-the-operators-own-32-or-more";
+    const started = launch({
+      MONARCH_DATA_DIR: newDataDir(),
+      INGEST_HMAC_SECRET: secret,
+      ...(await ports()),
+    });
+    const banner = await started.printed(/Monarch is running/);
+    expect(banner).toMatch(/demo migration +accepted as \S+/);
+    expect(banner).toContain("its status (signed, or with a token): GET http://127.0.0.1:");
+    expect(banner).not.toContain("demo token");
+    expect(banner).not.toContain(secret);
+    started.child.kill("SIGINT");
+    expect(await started.exited).toBe(0);
+  });
+
   it("says what to install when no Valkey server is on PATH and VALKEY_URL is not set", async () => {
     const started = launch({ MONARCH_DATA_DIR: newDataDir(), PATH: newDataDir(), ...(await ports()) });
     const output = await started.printed(/pnpm start: /);

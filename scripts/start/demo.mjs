@@ -1,4 +1,5 @@
 // The demo migration, and what to print once everything runs.
+import { basename } from "node:path";
 import { signatureHeaders } from "@monarch/ingest";
 import { findServerBinaries } from "@monarch/sandbox";
 import { given, StartError } from "./settings.mjs";
@@ -15,9 +16,10 @@ const PLATFORM_PAYLOAD =
 /** Submits the demo request; answers with what ingest said. */
 export async function submitDemo(origin, { token }) {
   const body = JSON.stringify(DEMO_PAYLOAD);
-  const secret = given.INGEST_HMAC_SECRET;
   const credentials =
-    token === undefined ? signatureHeaders(secret ?? "", body) : { authorization: `Bearer ${token}` };
+    token === undefined
+      ? signatureHeaders(given.INGEST_HMAC_SECRET, body)
+      : { authorization: `Bearer ${token}` };
   const answer = await fetch(`${origin}/v1/migrations`, {
     method: "POST",
     headers: { "content-type": "application/json", ...credentials },
@@ -34,15 +36,15 @@ export async function submitDemo(origin, { token }) {
 export function banner(store, ingest, demo) {
   const origin = `http://127.0.0.1:${ingest.env.INGEST_PORT}`;
   // A token of the operator's own is not printed; the demo one is made to be used.
-  const bearer = given.INGEST_API_TOKEN ? "<INGEST_API_TOKEN>" : ingest.token;
-  const cli = findServerBinaries().cli.split("/").at(-1);
+  const bearer = ingest.demoToken ?? (ingest.token === undefined ? undefined : "<INGEST_API_TOKEN>");
+  const cli = basename(findServerBinaries().cli);
   const server = store.port === undefined ? '-u "$VALKEY_URL"' : `-p ${store.port}`;
   return [
     "",
     "Monarch is running; Ctrl-C stops it.",
     `  Valkey          ${store.description}`,
     `  ingest          POST ${origin}/v1/migrations, OpenAPI at ${origin}/openapi.json, metrics at http://127.0.0.1:${ingest.env.METRICS_PORT}/metrics`,
-    ...(bearer === ingest.token && bearer !== undefined ? [`  demo token      ${bearer}`] : []),
+    ...(ingest.demoToken === undefined ? [] : [`  demo token      ${ingest.demoToken}`]),
     `  demo migration  ${demo.duplicate ? "accepted before, within the duplicate window," : "accepted"} as ${demo.requestId}`,
     bearer === undefined
       ? `                  its status (signed, or with a token): GET ${origin}${demo.statusUrl}`

@@ -51,10 +51,16 @@ export async function startService(name, env, running, claim) {
   }
 }
 
-/** Ingest's variables: local by default, with a demo token when no credentials are set. */
+/**
+ * Ingest's variables: local by default, with a demo token (`demoToken`) when no credentials are set.
+ * `token` is the bearer token to call it with, when there is one.
+ */
 export function ingestEnv(valkeyUrl) {
-  const token =
-    given.INGEST_API_TOKEN ?? (given.INGEST_HMAC_SECRET ? undefined : randomBytes(24).toString("hex"));
+  const demoToken =
+    given.INGEST_API_TOKEN === undefined && !given.INGEST_HMAC_SECRET
+      ? randomBytes(24).toString("hex")
+      : undefined;
+  const token = given.INGEST_API_TOKEN ?? demoToken;
   return {
     env: {
       VALKEY_URL: valkeyUrl,
@@ -64,5 +70,6 @@ export function ingestEnv(valkeyUrl) {
       ...(token === undefined ? {} : { INGEST_API_TOKEN: token }),
     },
     token,
+    demoToken,
   };
 }
