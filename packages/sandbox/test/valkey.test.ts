@@ -1,5 +1,5 @@
 import { execFile } from "node:child_process";
-import { existsSync, mkdtempSync, rmSync } from "node:fs";
+import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { promisify } from "node:util";
@@ -17,6 +17,12 @@ const run = promisify(execFile);
 async function cli(port: number, ...args: string[]): Promise<string> {
   const { stdout } = await run(findServerBinaries().cli, ["-h", "127.0.0.1", "-p", String(port), ...args]);
   return stdout.trim();
+}
+
+/** The process group of `pid`, from /proc (the fifth field of its stat line, after the command). */
+function processGroupOf(pid: number): number {
+  const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+  return Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[2]);
 }
 
 describe("startValkey", () => {
@@ -51,11 +57,15 @@ describe("startValkey", () => {
     const dataDir = join(mkdtempSync(join(tmpdir(), "monarch-sandbox-test-")), "valkey");
     try {
       const first = await startValkey({ appendOnly: true, dataDir, ownProcessGroup: true });
+      // Its own process group, led by the server: a terminal's Ctrl-C to ours does not reach it.
+      expect(processGroupOf(first.pid ?? 0)).toBe(first.pid);
+      expect(processGroupOf(process.pid)).not.toBe(first.pid);
       await cli(first.port, "SET", "kept", "1");
       await first.stop();
       expect(existsSync(dataDir)).toBe(true);
       const second = await startValkey({ appendOnly: true, dataDir });
       try {
+        expect(processGroupOf(second.pid ?? 0)).toBe(processGroupOf(process.pid));
         expect(await cli(second.port, "GET", "kept")).toBe("1");
       } finally {
         await second.stop();
