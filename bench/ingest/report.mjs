@@ -133,22 +133,25 @@ function goalLines(runs) {
   if (ingestRuns.length === 0) return [];
   const lines = ["", "Goals:", ""];
   const list = (/** @type {string[]} */ values) => values.join(", ");
-  const ratios = ingestRuns.flatMap((ingest) => {
+  const pairs = ingestRuns.flatMap((ingest) => {
     const ceiling = runs.find((run) => run.name === "ceiling" && run.round === ingest.round);
-    return ceiling ? [ingest.timed.perSecond / ceiling.timed.perSecond] : [];
+    return ceiling ? [{ ingest, ceiling }] : [];
   });
-  if (ratios.length > 0) {
+  if (pairs.length > 0) {
+    const ratios = pairs.map(({ ingest, ceiling }) => ingest.timed.perSecond / ceiling.timed.perSecond);
     const ratio = median(ratios);
     lines.push(
       `- At least ${goals.ceilingShare * 100} % of the ceiling's requests/s: ${verdict(ratio >= goals.ceilingShare)} ` +
-        `(median ${ratio.toFixed(2)}; by round ${list(ratios.map((value) => value.toFixed(2)))}).`,
+        `(median ${ratio.toFixed(2)}; by round ${list(ratios.map((value) => value.toFixed(2)))}).` +
+        paceSetByLoadGenerator(pairs),
     );
   }
   const p99s = ingestRuns.map((run) => run.timed.latency.p99);
   const p99 = median(p99s);
   lines.push(
     `- p99 under ${goals.p99Ms} ms: ${verdict(p99 < goals.p99Ms)} (median ${ms(p99)} ms; by round ` +
-      `${list(p99s.map((value) => `${ms(value)} ms`))}).`,
+      `${list(p99s.map((value) => `${ms(value)} ms`))}).` +
+      ceilingLatency(pairs.map(({ ceiling }) => ceiling)),
   );
   const exact = ingestRuns.every(
     ({ stream, timed, counters }) =>
@@ -195,4 +198,44 @@ function goalLines(runs) {
     lines.push("", `Ingest's own counters over warm-up and timed part: ${counted.join("; ")}.`);
   }
   return lines;
+}
+
+/** A process using this share of its core or more had no time to spare: it set the pace. */
+const SATURATED_CORES = 0.95;
+
+/**
+ * When autocannon had no time to spare in the ceiling's rounds, the ceiling's requests/s are the load
+ * generator's limit rather than node:http's, and the share flatters ingest: this says so, with what
+ * CPU per request says instead (the bare server's cost as a share of ingest's). Empty otherwise.
+ * @param {Array<{ ingest: Run, ceiling: Run }>} pairs
+ */
+function paceSetByLoadGenerator(pairs) {
+  const cores = (/** @type {Run} */ run, /** @type {number} */ cpuMs) => cpuMs / run.wallMs;
+  const generator = pairs.map(({ ceiling }) => cores(ceiling, ceiling.cpuMs.bench));
+  if (median(generator) < SATURATED_CORES) return "";
+  const server = pairs.map(({ ceiling }) => cores(ceiling, ceiling.cpuMs.server));
+  const perRequest = (/** @type {Run} */ run) => run.cpuMs.server / run.timed.answered;
+  const costShares = pairs.map(({ ingest, ceiling }) => perRequest(ceiling) / perRequest(ingest));
+  const span = (/** @type {number[]} */ values) =>
+    `${Math.min(...values).toFixed(2)} to ${Math.max(...values).toFixed(2)}`;
+  return (
+    ` The ceiling is the load generator's limit, not node:http's: in its rounds autocannon used ${span(generator)} ` +
+    `of its core and the bare server only ${span(server)} of its own. By CPU per request, the bare server costs ` +
+    `${median(costShares).toFixed(2)} of what ingest costs (median; by round ${costShares.map((share) => share.toFixed(2)).join(", ")}).`
+  );
+}
+
+/**
+ * The ceiling's own p99 over the same rounds: where the bare server misses the goal too, no server
+ * can meet it on this machine under this load.
+ * @param {Run[]} ceilings
+ */
+function ceilingLatency(ceilings) {
+  if (ceilings.length === 0) return "";
+  const p99s = ceilings.map((run) => run.timed.latency.p99);
+  const p99 = median(p99s);
+  return (
+    ` The ceiling's own p99 in the same rounds: median ${ms(p99)} ms (by round ${p99s.map((value) => `${ms(value)} ms`).join(", ")})` +
+    (p99 < goals.p99Ms ? "." : `, so on this machine the bare server misses the goal too.`)
+  );
 }
