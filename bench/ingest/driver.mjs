@@ -225,6 +225,20 @@ async function ingestCounters(port) {
 }
 
 /**
+ * Ingest's own time to answer its accepted requests so far, from its duration histogram (handler start
+ * to answer sent, so without the wait before ingest's thread reads a request): how many were answered
+ * within each bucket's bound, by bound in seconds, cumulative as Prometheus counts them.
+ * @param {number} port
+ * @returns {Promise<Array<{ le: string, count: number }>>}
+ */
+async function answerTimes(port) {
+  const text = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
+  const bucket =
+    /^monarch_ingest_http_request_duration_seconds_bucket\{(?=[^}]*route="\/v1\/migrations")(?=[^}]*status="202")[^}]*le="([^"]+)"[^}]*\} (\S+)$/gm;
+  return [...text.matchAll(bucket)].map(([, le, count]) => ({ le: String(le), count: Number(count) }));
+}
+
+/**
  * One server: started, warmed up, timed, checked, stopped.
  * @param {"ceiling" | "ingest"} name
  * @param {{ url: string, pid: number, admin: import("@monarch/valkey-client").ValkeyClient }} valkey
@@ -238,6 +252,7 @@ async function measure(name, valkey, numbers, round) {
     const { connections } = settings;
     const warmup = await load(server.url, { seconds: settings.warmup, connections, numbers });
     const storedBefore = await valkey.admin.xlen(MIGRATIONS_STREAM);
+    const answerTimesBefore = server.metricsPort === undefined ? [] : await answerTimes(server.metricsPort);
     /** CPU times of everything involved, and when they were read. */
     const cpuSnapshot = () => {
       const { user, system } = cpuTimesOf(server.pid);
@@ -280,6 +295,8 @@ async function measure(name, valkey, numbers, round) {
     let stream;
     /** @type {object | undefined} */
     let counters;
+    /** @type {Array<{ le: string, count: number }> | undefined} */
+    let ownAnswerTimes;
     if (name === "ingest") {
       const ids = await storedRequestIds(valkey.admin);
       const answered = new Set([...warmup.accepted, ...timed.accepted]);
@@ -296,7 +313,13 @@ async function measure(name, valkey, numbers, round) {
           ids.every((id) => answered.has(id)),
         accepted202: warmup.accepted.length + timed.accepted.length,
       };
-      counters = await ingestCounters(/** @type {number} */ (server.metricsPort));
+      const port = /** @type {number} */ (server.metricsPort);
+      counters = await ingestCounters(port);
+      // The timed part's alone: what was counted by its end less what was counted before it.
+      ownAnswerTimes = (await answerTimes(port)).map(({ le, count }, index) => ({
+        le,
+        count: count - (answerTimesBefore[index]?.count ?? 0),
+      }));
     }
     const { accepted: _warmupIds, ...warmupSummary } = warmup;
     const { accepted: timedIds, ...timedSummary } = timed;
@@ -309,6 +332,7 @@ async function measure(name, valkey, numbers, round) {
       timed: { ...timedSummary, accepted202: timedIds.length },
       stream,
       counters,
+      ownAnswerTimes,
     };
   } finally {
     await server.stop();

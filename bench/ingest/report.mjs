@@ -11,7 +11,8 @@ import { goals } from "./settings.mjs";
  *   warmup: Omit<LoadResult, "accepted">, timed: Omit<LoadResult, "accepted"> & { accepted202: number },
  *   stream?: { storedBefore: number, stored: number, storedDuringTimed: number, idsMatch: boolean,
  *     accepted202: number },
- *   counters?: { accepted: number, duplicate: number, logLinesDropped: number } }} Run
+ *   counters?: { accepted: number, duplicate: number, logLinesDropped: number },
+ *   ownAnswerTimes?: Array<{ le: string, count: number }> }} Run
  * @typedef {{ connections: number, warmup: number, duration: number, rounds: number,
  *   servers: Array<"ceiling" | "ingest">, logLevel: string, cores: string,
  *   nodeOptions: { ingest: string[], runtime: string[] }, ingestMain?: string }} Settings
@@ -197,6 +198,7 @@ function goalLines(runs) {
   if (counted.length > 0) {
     lines.push("", `Ingest's own counters over warm-up and timed part: ${counted.join("; ")}.`);
   }
+  lines.push(...ownAnswerTimeLines(ingestRuns));
   return lines;
 }
 
@@ -216,8 +218,10 @@ function paceSetByLoadGenerator(pairs) {
   const server = pairs.map(({ ceiling }) => cores(ceiling, ceiling.cpuMs.server));
   const perRequest = (/** @type {Run} */ run) => run.cpuMs.server / run.timed.answered;
   const costShares = pairs.map(({ ingest, ceiling }) => perRequest(ceiling) / perRequest(ingest));
-  const span = (/** @type {number[]} */ values) =>
-    `${Math.min(...values).toFixed(2)} to ${Math.max(...values).toFixed(2)}`;
+  const span = (/** @type {number[]} */ values) => {
+    const [least, most] = [Math.min(...values).toFixed(2), Math.max(...values).toFixed(2)];
+    return least === most ? least : `${least} to ${most}`;
+  };
   return (
     ` The ceiling is the load generator's limit, not node:http's: in its rounds autocannon used ${span(generator)} ` +
     `of its core and the bare server only ${span(server)} of its own. By CPU per request, the bare server costs ` +
@@ -238,4 +242,29 @@ function ceilingLatency(ceilings) {
     ` The ceiling's own p99 in the same rounds: median ${ms(p99)} ms (by round ${p99s.map((value) => `${ms(value)} ms`).join(", ")})` +
     (p99 < goals.p99Ms ? "." : `, so on this machine the bare server misses the goal too.`)
   );
+}
+
+/**
+ * How long ingest itself took to answer, from its duration histogram over the timed part: the rest of
+ * autocannon's latency is the wait before ingest's thread reads a request, with 64 connections queued
+ * on one core. Given as the bucket bounds within which half and 99 % of the 202s were answered.
+ * @param {Run[]} ingestRuns
+ */
+function ownAnswerTimeLines(ingestRuns) {
+  const rounds = ingestRuns.flatMap(({ round, ownAnswerTimes }) => {
+    const total = ownAnswerTimes?.find(({ le }) => le === "+Inf")?.count ?? 0;
+    if (!ownAnswerTimes || total === 0) return [];
+    const within = (/** @type {number} */ share) => {
+      const bound = ownAnswerTimes.find(({ count }) => count >= share * total)?.le ?? "+Inf";
+      return bound === "+Inf" ? "over the largest bucket" : `within ${Number(bound) * 1000} ms`;
+    };
+    return [`round ${round}: half ${within(0.5)}, 99 % ${within(0.99)}`];
+  });
+  if (rounds.length === 0) return [];
+  return [
+    "",
+    "Ingest's own time to answer a 202 over the timed part (its request duration histogram, from the " +
+      "handler's start to the answer sent; autocannon's latency also holds the wait before ingest's thread reads " +
+      `the request, and autocannon's own): ${rounds.join("; ")}.`,
+  ];
 }
