@@ -316,9 +316,10 @@ async function measure(name, valkey, numbers, round) {
       const port = /** @type {number} */ (server.metricsPort);
       counters = await ingestCounters(port);
       // The timed part's alone: what was counted by its end less what was counted before it.
-      ownAnswerTimes = (await answerTimes(port)).map(({ le, count }, index) => ({
+      const countedBefore = new Map(answerTimesBefore.map(({ le, count }) => [le, count]));
+      ownAnswerTimes = (await answerTimes(port)).map(({ le, count }) => ({
         le,
-        count: count - (answerTimesBefore[index]?.count ?? 0),
+        count: count - (countedBefore.get(le) ?? 0),
       }));
     }
     const { accepted: _warmupIds, ...warmupSummary } = warmup;

@@ -230,8 +230,8 @@ function paceSetByLoadGenerator(pairs) {
 }
 
 /**
- * The ceiling's own p99 over the same rounds: where the bare server misses the goal too, no server
- * can meet it on this machine under this load.
+ * The ceiling's own p99 over the same rounds: where the bare server that does nothing but answer
+ * misses the goal too, the goal is beyond this machine under this load.
  * @param {Run[]} ceilings
  */
 function ceilingLatency(ceilings) {
@@ -245,9 +245,10 @@ function ceilingLatency(ceilings) {
 }
 
 /**
- * How long ingest itself took to answer, from its duration histogram over the timed part: the rest of
- * autocannon's latency is the wait before ingest's thread reads a request, with 64 connections queued
- * on one core. Given as the bucket bounds within which half and 99 % of the 202s were answered.
+ * How long ingest itself took to answer, from its duration histogram over the timed part; autocannon's
+ * latency also holds the wait before ingest's thread reads a request (64 connections queued on one
+ * thread) and autocannon's own. Given as the bucket bounds within which half and 99 % of the 202s were
+ * answered.
  * @param {Run[]} ingestRuns
  */
 function ownAnswerTimeLines(ingestRuns) {
