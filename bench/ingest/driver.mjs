@@ -210,13 +210,20 @@ async function storedRequestIds(admin) {
 }
 
 /**
- * Ingest's own counters from /metrics: what it logged, dropped, and answered.
+ * Ingest's /metrics page, as text.
  * @param {number} port
  */
-async function ingestCounters(port) {
-  const text = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
+async function metricsText(port) {
+  return (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
+}
+
+/**
+ * Ingest's own counters: what it logged, dropped, and answered.
+ * @param {string} metrics its /metrics page
+ */
+function ingestCounters(metrics) {
   // A labelled counter has no line until it first counts.
-  const value = (/** @type {RegExp} */ pattern) => Number(text.match(pattern)?.[1] ?? 0);
+  const value = (/** @type {RegExp} */ pattern) => Number(metrics.match(pattern)?.[1] ?? 0);
   return {
     accepted: value(/^monarch_ingest_requests_total\{[^}]*outcome="accepted"[^}]*\} (\S+)$/m),
     duplicate: value(/^monarch_ingest_requests_total\{[^}]*outcome="duplicate"[^}]*\} (\S+)$/m),
@@ -228,14 +235,13 @@ async function ingestCounters(port) {
  * Ingest's own time to answer its accepted requests so far, from its duration histogram (handler start
  * to answer sent, so without the wait before ingest's thread reads a request): how many were answered
  * within each bucket's bound, by bound in seconds, cumulative as Prometheus counts them.
- * @param {number} port
- * @returns {Promise<Array<{ le: string, count: number }>>}
+ * @param {string} metrics its /metrics page
+ * @returns {Array<{ le: string, count: number }>}
  */
-async function answerTimes(port) {
-  const text = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
+function answerTimes(metrics) {
   const bucket =
     /^monarch_ingest_http_request_duration_seconds_bucket\{(?=[^}]*route="\/v1\/migrations")(?=[^}]*status="202")[^}]*le="([^"]+)"[^}]*\} (\S+)$/gm;
-  return [...text.matchAll(bucket)].map(([, le, count]) => ({ le: String(le), count: Number(count) }));
+  return [...metrics.matchAll(bucket)].map(([, le, count]) => ({ le: String(le), count: Number(count) }));
 }
 
 /**
@@ -252,7 +258,8 @@ async function measure(name, valkey, numbers, round) {
     const { connections } = settings;
     const warmup = await load(server.url, { seconds: settings.warmup, connections, numbers });
     const storedBefore = await valkey.admin.xlen(MIGRATIONS_STREAM);
-    const answerTimesBefore = server.metricsPort === undefined ? [] : await answerTimes(server.metricsPort);
+    const answerTimesBefore =
+      server.metricsPort === undefined ? [] : answerTimes(await metricsText(server.metricsPort));
     /** CPU times of everything involved, and when they were read. */
     const cpuSnapshot = () => {
       const { user, system } = cpuTimesOf(server.pid);
@@ -313,11 +320,11 @@ async function measure(name, valkey, numbers, round) {
           ids.every((id) => answered.has(id)),
         accepted202: warmup.accepted.length + timed.accepted.length,
       };
-      const port = /** @type {number} */ (server.metricsPort);
-      counters = await ingestCounters(port);
+      const metrics = await metricsText(/** @type {number} */ (server.metricsPort));
+      counters = ingestCounters(metrics);
       // The timed part's alone: what was counted by its end less what was counted before it.
       const countedBefore = new Map(answerTimesBefore.map(({ le, count }) => [le, count]));
-      ownAnswerTimes = (await answerTimes(port)).map(({ le, count }) => ({
+      ownAnswerTimes = answerTimes(metrics).map(({ le, count }) => ({
         le,
         count: count - (countedBefore.get(le) ?? 0),
       }));
